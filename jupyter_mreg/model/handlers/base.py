@@ -1,0 +1,63 @@
+"""The contract every framework handler follows, so generic code never branches on framework.
+
+A handler is a stateless class: every method is a classmethod. Adding a framework means one new module
+in this folder with a `ModelHandler` subclass, and one line in `handlers/__init__.py`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from jupyter_mreg.model.task import Task
+
+
+class ModelHandler:
+    """Save, load and call the models of one framework."""
+
+    name: ClassVar[str] = ""  # recorded as the version's `model_type`
+    default_target_methods: ClassVar[tuple[str, ...]] = ()
+    extra_options: ClassVar[frozenset[str]] = frozenset()  # option keys this handler understands
+
+    @classmethod
+    def can_handle(cls, model: Any) -> bool:
+        """True if this handler accepts `model`. Must not import the framework unless it is already
+        imported (check `sys.modules`), so `import jupyter_mreg` stays fast."""
+        raise NotImplementedError
+
+    @classmethod
+    def target_methods(cls, model: Any, options: dict) -> list[str]:
+        """The methods to expose: `options["target_methods"]` if given, else the defaults `model` has."""
+        wanted = options.get("target_methods")
+        if wanted is not None:
+            return list(wanted)
+        return [m for m in cls.default_target_methods if callable(getattr(model, m, None))]
+
+    @classmethod
+    def infer_task(cls, model: Any) -> Task:
+        return Task.UNKNOWN
+
+    @classmethod
+    def modules(cls, model: Any) -> list[str]:
+        """Top-level module names the model's code comes from, for environment capture."""
+        return [type(model).__module__.split(".")[0]]
+
+    @classmethod
+    def function_info(cls, model: Any, method: str) -> dict:
+        """`{"function_type": "FUNCTION" | "TABLE_FUNCTION", "is_partitioned": bool}` for a method."""
+        return {"function_type": "FUNCTION", "is_partitioned": False}
+
+    @classmethod
+    def save(cls, model: Any, path: Path, options: dict) -> dict:
+        """Write the model's files into the empty folder `path`; return JSON-able handler metadata."""
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, path: Path, meta: dict, options: dict) -> Any:
+        """Rebuild the original object from the folder written by `save` and its metadata."""
+        raise NotImplementedError
+
+    @classmethod
+    def invoke(cls, model: Any, method: str, data: Any, params: dict) -> Any:
+        """Call `method` on a validated pandas DataFrame; the result is formatted by the caller."""
+        return getattr(model, method)(data, **params)
