@@ -1,0 +1,330 @@
+"""The catalog: a SQLAlchemy Core engine over the tables of `tables.py`, with short, explicit transactions.
+
+SQLite (the default, a file next to the artifacts) runs in WAL mode: readers never block, writers queue
+on the database's write lock for up to 60 s. PostgreSQL works by URL with the same code. Every catalog
+access goes through `Catalog.read()` or `Catalog.write()`, one transaction each.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+import warnings
+import weakref
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, make_url
+
+from jupyter_mreg.errors import StorageError
+
+from . import tables
+from .migrations import LATEST_VERSION, check_supported, current_version, mreg_schema, upgrade
+
+if TYPE_CHECKING:
+    from .artifacts import ArtifactStore
+
+BUSY_TIMEOUT_SECONDS = 60
+_WRITE_OPTION = "jupyter_mreg_write"
+
+
+def utcnow() -> datetime:
+    """Now, as the naive UTC datetime the catalog stores."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    # Take BEGIN away from pysqlite: it would start write transactions lazily (and fail on the lock
+    # upgrade instead of waiting); our "begin" listener emits BEGIN / BEGIN IMMEDIATE instead.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
+        _enable_wal(cursor)
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _enable_wal(cursor: Any) -> None:
+    # Switching a new database to WAL needs a moment of exclusive access; SQLite does not always run the
+    # busy handler for it, so processes opening a brand-new catalog together retry here.
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    delay = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.fetchall()
+            return
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # IMMEDIATE takes the write lock at BEGIN, where busy_timeout makes a writer wait its turn; a deferred
+    # transaction that reads first and writes later can fail at once with "database is locked".
+    if conn.get_execution_options().get(_WRITE_OPTION):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def _to_url(url: str) -> URL:
+    text_url = str(url)
+    if "://" not in text_url:  # a plain path to a SQLite file
+        text_url = "sqlite:///" + os.path.abspath(os.path.expanduser(text_url))
+    try:
+        return make_url(text_url)
+    except sa_exc.ArgumentError as exc:
+        raise StorageError(
+            f"{url!r} is not a catalog URL: {exc}. Fix: use sqlite:////absolute/path/catalog.db for a file "
+            f"or postgresql://user@host:5432/database for a server."
+        ) from exc
+
+
+def _forget_pool(ref: weakref.ref[Catalog]) -> None:
+    catalog = ref()
+    if catalog is not None:
+        catalog._engine.dispose(close=False)
+
+
+class Catalog:
+    """The registry's catalog at a SQLAlchemy URL; opening it creates or upgrades its schema.
+
+    Use `with catalog.read() as conn:` and `with catalog.write() as conn:`; each is one transaction,
+    committed on normal exit and rolled back on an exception. Keep write transactions short (no file
+    I/O inside them): every other writer waits for them. Do not open a write inside a write in one
+    thread: the inner one would wait for the outer forever, so it raises `StorageError` instead.
+    """
+
+    def __init__(self, url: str) -> None:
+        self._url = str(url)
+        parsed = _to_url(self._url)
+        self._display = parsed.render_as_string(hide_password=True)
+        self._is_sqlite = parsed.get_backend_name() == "sqlite"
+        options: dict[str, Any] = {}
+        if self._is_sqlite:
+            database = parsed.database or ""
+            if database and database != ":memory:" and not database.startswith("file:"):
+                parent = os.path.dirname(os.path.abspath(database))
+                try:
+                    os.makedirs(parent, exist_ok=True)
+                except OSError as exc:
+                    raise StorageError(
+                        f"Cannot create the folder {parent!r} for the catalog at {self._display}: {exc}. "
+                        f"Fix: choose a location you may write to."
+                    ) from exc
+            options["connect_args"] = {"timeout": BUSY_TIMEOUT_SECONDS}
+        else:
+            options["pool_pre_ping"] = True
+        try:
+            engine = create_engine(parsed, **options)
+        except ImportError as exc:
+            raise StorageError(
+                f"Cannot use the catalog URL {self._display}: its database driver is not installed ({exc}). "
+                f"Fix: install it in this environment (for postgresql:// URLs: pip install 'psycopg[binary]'; "
+                f"for postgresql+psycopg2:// URLs: pip install psycopg2-binary)."
+            ) from exc
+        except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError) as exc:
+            raise StorageError(
+                f"Cannot use the catalog URL {self._display}: {exc}. Fix: use sqlite:////absolute/path/"
+                f"catalog.db, or postgresql://user@host:5432/database."
+            ) from exc
+        if self._is_sqlite:
+            event.listen(engine, "connect", _sqlite_connect)
+            event.listen(engine, "begin", _sqlite_begin)
+        self._engine = engine
+        self._write_engine = engine.execution_options(**{_WRITE_OPTION: True})
+        self._local = threading.local()
+        if hasattr(os, "register_at_fork"):
+            # A forked child must not reuse the parent's pooled connections (a SQLite handle shared by two
+            # processes can corrupt the file): it opens its own.
+            ref = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: _forget_pool(ref))
+        try:
+            self._open_schema()
+        except BaseException:
+            engine.dispose()
+            raise
+
+    def _open_schema(self) -> None:
+        with self.read() as conn:
+            version = current_version(conn)
+        check_supported(version, self._display)
+        if version < LATEST_VERSION:
+            with self._translate_errors():
+                upgrade(self._write_engine, url=self._display)
+
+    @property
+    def url(self) -> str:
+        """The URL the catalog was opened with."""
+        return self._url
+
+    @property
+    def display_url(self) -> str:
+        """The URL with its password hidden, for messages."""
+        return self._display
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (reads); prefer `read()` / `write()`, which manage transactions."""
+        return self._engine
+
+    def __repr__(self) -> str:
+        return f"Catalog({self._display!r})"
+
+    @contextmanager
+    def _translate_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+            raise self._storage_error(exc) from exc
+        except sa_exc.DatabaseError as exc:
+            if type(exc) is not sa_exc.DatabaseError:  # constraint violations etc. are the caller's to handle
+                raise
+            raise self._storage_error(exc) from exc
+
+    def _storage_error(self, exc: sa_exc.DBAPIError) -> StorageError:
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        if "locked" in reason or "busy" in reason:
+            fix = (
+                f"Another process kept the catalog's write lock longer than this one waits "
+                f"({BUSY_TIMEOUT_SECONDS} s), or a write was attempted inside Catalog.read(). Fix: find the "
+                f"process that keeps a long write transaction open (or is stuck), end it, and retry; write "
+                f"only inside Catalog.write()."
+            )
+        elif "not a database" in reason:
+            fix = (
+                "The file is not a SQLite database. Fix: point the registry at its catalog.db file, or "
+                "restore that file from a backup."
+            )
+        else:
+            fix = (
+                "Fix: check the URL (sqlite:////absolute/path/catalog.db, or "
+                "postgresql://user@host:5432/database), that the database server is running and reachable, "
+                "and that you may read and write the database."
+            )
+        return StorageError(f"Cannot use the catalog at {self._display}: {reason}. {fix}")
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection inside one read transaction (SQLite: deferred, never blocks or is blocked)."""
+        with self._translate_errors():
+            with self._engine.connect() as conn, conn.begin():
+                yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A connection inside one write transaction, committed on normal exit, rolled back on error.
+
+        On SQLite the write lock is taken at the start (`BEGIN IMMEDIATE`): concurrent writers queue for
+        up to 60 s instead of failing.
+        """
+        if getattr(self._local, "writing", False):
+            raise StorageError(
+                f"A write transaction on the catalog at {self._display} is already open in this thread; a "
+                f"second one would wait for the first forever. Fix: pass the open connection down instead "
+                f"of calling Catalog.write() (or pending_upload) inside Catalog.write()."
+            )
+        self._local.writing = True
+        try:
+            with self._translate_errors():
+                with self._write_engine.connect() as conn, conn.begin():
+                    yield conn
+        finally:
+            self._local.writing = False
+
+    def dispose(self) -> None:
+        """Close every pooled connection (call before forking, or when done with the catalog)."""
+        self._engine.dispose()
+
+
+# -- uploads: writes of artifact files in progress ---------------------------------------------
+
+
+def lock_against_collection(conn: Connection) -> None:
+    """Serialize this write transaction with garbage collection.
+
+    SQLite's `BEGIN IMMEDIATE` already serializes all writers; on PostgreSQL this locks the schema rows
+    until the transaction ends, so a publish and a collection never interleave.
+    """
+    conn.execute(select(mreg_schema.c.version).with_for_update())
+
+
+@contextmanager
+def pending_upload(catalog: Catalog, description: str = "") -> Iterator[str]:
+    """Record a write of artifact files in progress; yield its id.
+
+    The record is committed before the body runs, so garbage collection leaves alone the objects this
+    upload writes (or reuses) until the version that references them is published. Publish with
+    `finish_upload(conn, upload_id)` inside the `Catalog.write()` that inserts the version; the record
+    is also removed when the block exits, normally or not. Do not call it inside `Catalog.write()`.
+    """
+    upload_id = str(uuid.uuid4())
+    with catalog.write() as conn:
+        lock_against_collection(conn)
+        conn.execute(
+            tables.uploads.insert().values(
+                id=upload_id,
+                started_on=utcnow(),
+                host=socket.gethostname()[:255],
+                pid=os.getpid(),
+                description=description,
+            )
+        )
+    try:
+        yield upload_id
+    finally:
+        try:
+            with catalog.write() as conn:
+                conn.execute(tables.uploads.delete().where(tables.uploads.c.id == upload_id))
+        except Exception as exc:  # noqa: BLE001 - never hide the body's outcome behind a cleanup failure
+            warnings.warn(
+                f"Could not remove the upload record {upload_id} from the catalog at {catalog.display_url}: "
+                f"{exc}. "
+                f"It is harmless; jupyter_mreg.store.check(..., repair=True) removes it once this process "
+                f"has ended.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+
+
+def finish_upload(
+    conn: Connection,
+    upload_id: str,
+    *,
+    artifacts: ArtifactStore | None = None,
+    shas: Iterable[str] = (),
+) -> None:
+    """End upload `upload_id` inside the caller's write transaction (the one that publishes the version).
+
+    Call it first in that transaction: it takes the lock that keeps garbage collection out until the
+    commit (on PostgreSQL, taking it first in every publish also keeps publishes from deadlocking each
+    other). With `artifacts` and `shas`, it then checks that every object the version references is in
+    the store, raising `StorageError` (and so rolling back the publish) if one was collected meanwhile:
+    a published version always has all of its files.
+    """
+    lock_against_collection(conn)
+    if artifacts is not None:
+        missing = sorted({sha for sha in shas if not artifacts.exists(sha)})
+        if missing:
+            raise StorageError(
+                f"{len(missing)} artifact object(s) of this upload are no longer in the artifact store at "
+                f"{artifacts.url!r} (first: {missing[0]}): they were removed (by garbage collection of an "
+                f"unreferenced object, or by hand) before the version was published. Nothing was "
+                f"published. Fix: log the version again."
+            )
+    conn.execute(tables.uploads.delete().where(tables.uploads.c.id == upload_id))
