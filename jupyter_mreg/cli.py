@@ -1,0 +1,48 @@
+"""Command line: `python -m jupyter_mreg check [--repair] [--verify] [--home PATH]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m jupyter_mreg",
+                                     description="Maintain a local jupyter_mreg model registry.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    check = commands.add_parser(
+        "check", help="report (and with --repair remove) files no version uses and interrupted writes",
+        description="Check a registry: files in the artifact store that no version references (left by an "
+                    "interrupted log_model), files a version needs that are missing, interrupted uploads. "
+                    "Exit status 0 when nothing is wrong (after repair), 1 otherwise.")
+    check.add_argument("--home", help="registry folder (default: $MREG_HOME, then ~/.mreg)")
+    check.add_argument("--catalog-url", help="SQLAlchemy URL of the catalog (default: <home>/catalog.db)")
+    check.add_argument("--artifacts-url", help="fsspec URL of the artifact store (default: <home>/artifacts)")
+    check.add_argument("--repair", action="store_true", help="remove orphaned files and stale upload records")
+    check.add_argument("--verify", action="store_true", help="also re-hash every stored file (reads everything)")
+    check.add_argument("--grace-seconds", type=float, default=60.0,
+                       help="files younger than this may belong to a write in progress (default: 60)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from jupyter_mreg.registry.session import Session
+    from jupyter_mreg.store import check
+
+    config = {k: v for k, v in {"home": args.home, "catalog_url": args.catalog_url,
+                                "artifacts_url": args.artifacts_url}.items() if v}
+    session = Session(config)
+    report = check(session.catalog, session.artifacts, repair=args.repair, verify=args.verify,
+                   grace_seconds=args.grace_seconds)
+    print(f"Registry at {session.home}")
+    for line in report.repaired:
+        print(f"repaired: {line}")
+    for line in report.problems:
+        print(f"problem: {line}")
+    print("OK: nothing wrong." if report.ok else f"{len(report.problems)} problem(s) remain.")
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Run one method of a loaded model on a DataFrame: validate against the signature, call, name outputs.
+
+Generic: the framework is reached only through its handler's `invoke`, so this module never branches on
+framework. A FUNCTION returns one output row per input row, in input order, indexed like the input. A
+partitioned TABLE_FUNCTION is called once per partition and returns its outputs plus the partition column.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from jupyter_mreg.errors import InvalidArgumentError, NotFoundError
+from jupyter_mreg.model import model_signature as ms
+from jupyter_mreg.model.handlers import get_handler
+
+
+def select_method(methods: list[dict], function_name: str | None, where: str) -> dict:
+    """The method record a `function_name` names (case-insensitive unless quoted), with Snowflake's messages.
+
+    `methods` are the manifest's method records; `where` names the version, e.g. `MYDB.ML.M version V1`.
+    """
+    if function_name is None:
+        if len(methods) != 1:
+            raise InvalidArgumentError(
+                f"There are more than 1 target methods available in the model {where}. Please specify a "
+                f"`function_name` when calling the `run` method. Available: {[m['name'] for m in methods]}."
+            )
+        return methods[0]
+    wanted = function_name if function_name.startswith('"') else function_name.upper()
+    for method in methods:
+        if method["name"] == wanted or (not function_name.startswith('"') and method["name"] == f'"{function_name}"'):
+            return method
+    raise NotFoundError(
+        f"There is no method with name {wanted} available in the model {where}. "
+        f"Available methods: {[m['name'] for m in methods]}."
+    )
+
+
+def run_method(model: Any, model_type: str, method: dict, data: Any, *, partition_column: str | None = None,
+               strict_input_validation: bool = False, params: dict | None = None) -> pd.DataFrame:
+    """Call `method` (a manifest method record) of the loaded `model` on `data`; a pandas DataFrame out."""
+    handler = get_handler(model_type)
+    signature = ms.ModelSignature.from_dict(method["signature"])
+    call_params = ms.validate_params(params, signature)
+    target = method["target_method"]
+    if partition_column is not None:
+        return _run_partitioned(handler, model, method, signature, data, partition_column,
+                                strict_input_validation, call_params)
+    if method.get("is_partitioned"):
+        raise InvalidArgumentError(
+            f"Method {method['name']} is partitioned: pass `partition_column=` naming the column whose values "
+            "split the data into partitions."
+        )
+    frame = ms.validate_input(data, signature, strict=strict_input_validation, function_name=target)
+    raw = handler.invoke(model, target, frame, call_params)
+    is_function = method.get("function_type", "FUNCTION") == "FUNCTION"
+    out = ms.format_output(raw, signature, n_rows=len(frame) if is_function else None)
+    if is_function and isinstance(data, pd.DataFrame) and not out.index.equals(data.index):
+        out.index = data.index  # same rows, same order: keep the caller's index so results join back
+    return out
+
+
+def _run_partitioned(handler, model, method, signature, data, partition_column, strict, params) -> pd.DataFrame:
+    if not method.get("is_partitioned"):
+        raise InvalidArgumentError(
+            f"Method {method['name']} is not partitioned, so `partition_column` cannot be used with it: "
+            "log a CustomModel method decorated with @custom_model.partitioned_api and "
+            'options={"function_type": "TABLE_FUNCTION"}, or call run() without partition_column.'
+        )
+    frame = ms.to_pandas(data)
+    column = _find_column(frame, partition_column)
+    pieces = []
+    for key, part in frame.groupby(column, sort=False, dropna=False):
+        checked = ms.validate_input(part, signature, strict=strict, function_name=method["target_method"])
+        if column not in checked.columns:
+            checked = checked.assign(**{column: part[column]})  # partitioned code often reads its key
+        out = ms.format_output(handler.invoke(model, method["target_method"], checked, params), signature)
+        if column not in out.columns:
+            out = out.assign(**{column: key})
+        pieces.append(out)
+    if not pieces:
+        return pd.DataFrame(columns=[f.name for f in signature.outputs] + [column])
+    return pd.concat(pieces, ignore_index=True)
+
+
+def _find_column(frame: pd.DataFrame, name: str) -> str:
+    if name in frame.columns:
+        return name
+    matches = [c for c in frame.columns if str(c).upper() == name.strip('"').upper()]
+    if not matches:
+        raise NotFoundError(
+            f"Partition column {name!r} does not exist in the input data. Available columns are "
+            f"{list(frame.columns)}."
+        )
+    return matches[0]

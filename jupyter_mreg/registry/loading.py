@@ -1,0 +1,98 @@
+"""Unpack a version's files from the artifact store and load its model, verifying every hash.
+
+Loaded objects are cached per process, keyed by the version's identity, so repeated `run()` calls pay the
+load once. The environment check happens before anything is unpickled.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import threading
+import warnings
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from jupyter_mreg.errors import EnvironmentMismatchError
+
+_CACHE_SIZE = 8
+_cache: OrderedDict[tuple, Any] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def unpack(session: Any, files: dict[str, tuple[str, int]], dest: Path) -> Path:
+    """Copy a version's files into `dest` (which must not exist yet), verifying each hash.
+
+    Written to a temporary sibling first and renamed, so an interrupted unpack never looks complete.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=dest.parent))
+    try:
+        session.artifacts.materialize(files, staging)
+        staging.rename(dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return dest
+
+
+def check_environment(manifest: dict, *, force: bool, what: str) -> None:
+    """Refuse (or, with `force`, warn) when the running environment differs from the recorded one."""
+    from jupyter_mreg.model import environment
+
+    errors, notes = environment.check_environment(manifest.get("environment") or {})
+    for note in notes:
+        warnings.warn(f"{what}: {note}", RuntimeWarning, stacklevel=3)
+    if errors:
+        message = f"Unable to load {what}: " + environment.mismatch_message(errors)
+        if not force:
+            raise EnvironmentMismatchError(message)
+        warnings.warn(message + " Loading anyway because force=True.", RuntimeWarning, stacklevel=3)
+
+
+def load_version(session: Any, key: tuple, files: dict[str, tuple[str, int]], manifest: dict, *,
+                 what: str, force: bool = False, options: dict | None = None, use_cache: bool = True) -> Any:
+    """The version's original Python object; `key` identifies the version (it is immutable)."""
+    cache_key = (session.catalog_url, *key, repr(sorted((options or {}).items())))
+    if use_cache:
+        with _cache_lock:
+            if cache_key in _cache:
+                _cache.move_to_end(cache_key)
+                return _cache[cache_key]
+    check_environment(manifest, force=force, what=what)
+    from jupyter_mreg.model.package import load_package
+
+    # One folder per version and process: the loaded object may keep reading from it (code paths,
+    # lazily loaded weights), and another kernel may be using its own copy.
+    folder = session.cache_dir / f"{'-'.join(str(k) for k in key)}-p{os.getpid()}"
+    if folder.exists():
+        shutil.rmtree(folder)
+    unpack(session, files, folder)
+    obj = load_package(folder, options=options)
+    _sweep_dead_processes(session.cache_dir)
+    with _cache_lock:
+        _cache[cache_key] = obj
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return obj
+
+
+def _sweep_dead_processes(cache_dir: Path) -> None:
+    """Remove unpacked folders left by processes that have exited."""
+    for entry in cache_dir.iterdir():
+        match = re.search(r"-p(\d+)$", entry.name)
+        if match and not _alive(int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,238 @@
+"""`Model`: a named collection of versions, with the snowflake-ml-python Model API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from jupyter_mreg.errors import AlreadyExistsError, InvalidArgumentError, MregError, NotFoundError
+from jupyter_mreg.registry import queries as q
+from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier, parse_qualified, split_parts
+from jupyter_mreg.store import tables as t
+
+SHOW_VERSIONS_COLUMNS = ["created_on", "name", "aliases", "database_name", "schema_name", "model_name",
+                         "is_default_version", "functions", "metadata", "user_data", "comment",
+                         "model_attributes", "size", "runnable_in"]
+
+
+class Model:
+    """A model in a registry. Get one from `Registry.get_model` or `Registry.models`."""
+
+    def __init__(self) -> None:
+        raise RuntimeError("Model's initializer is not meant to be used. Use `Registry.get_model` instead.")
+
+    @classmethod
+    def _ref(cls, registry: Any, qn: QualifiedName) -> Model:
+        self = object.__new__(cls)
+        self._registry, self._qn = registry, qn
+        return self
+
+    @property
+    def _session(self):
+        return self._registry.session
+
+    def _row(self, conn):
+        return q.require_model(conn, self._qn)
+
+    # --- names and comment ----------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._qn.name
+
+    @property
+    def fully_qualified_name(self) -> str:
+        return str(self._qn)
+
+    @property
+    def comment(self) -> str | None:
+        with self._session.catalog.read() as conn:
+            return self._row(conn).comment
+
+    @comment.setter
+    def comment(self, comment: str) -> None:
+        self._update("SET_COMMENT", comment=comment)
+
+    description = comment
+
+    def _update(self, action: str, **values: Any) -> None:
+        with self._session.catalog.write() as conn:
+            row = self._row(conn)
+            conn.execute(t.models.update().where(t.models.c.id == row.id).values(**values))
+            q.record_model(conn, self._session, action, self._qn, **values)
+
+    # --- versions -------------------------------------------------------------------------------
+    def version(self, version_or_alias: str):
+        """A version by alias (user aliases and DEFAULT, FIRST, LAST) or by name."""
+        from jupyter_mreg.registry.model_version import ModelVersion
+
+        wanted = parse_identifier(version_or_alias, "Version or alias")
+        with self._session.catalog.read() as conn:
+            row = q.resolve_version(conn, self._row(conn), self._qn, wanted)
+        return ModelVersion._ref(self._registry, self._qn, row.name)
+
+    def first(self):
+        return self.version("FIRST")
+
+    def last(self):
+        return self.version("LAST")
+
+    @property
+    def default(self):
+        return self.version("DEFAULT")
+
+    @default.setter
+    def default(self, version: Any) -> None:
+        from jupyter_mreg.registry.model_version import ModelVersion
+
+        name = version.version_name if isinstance(version, ModelVersion) else parse_identifier(version, "Version name")
+        with self._session.catalog.write() as conn:
+            model = self._row(conn)
+            row = q.version_row(conn, model.id, name)
+            if row is None:
+                raise NotFoundError(
+                    f"You cannot set version {name} as default version as it does not exist in model {self._qn}.")
+            conn.execute(t.models.update().where(t.models.c.id == model.id).values(default_version_id=row.id))
+            q.record_model(conn, self._session, "SET_DEFAULT_VERSION", self._qn, name)
+
+    def versions(self) -> list:
+        from jupyter_mreg.registry.model_version import ModelVersion
+
+        with self._session.catalog.read() as conn:
+            rows = q.version_rows(conn, self._row(conn).id)
+        return [ModelVersion._ref(self._registry, self._qn, r.name) for r in rows]
+
+    def show_versions(self) -> pd.DataFrame:
+        """One row per version with the columns of Snowflake's `SHOW VERSIONS IN MODEL` (JSON as text)."""
+        with self._session.catalog.read() as conn:
+            model = self._row(conn)
+            aliases = q.aliases_by_version(conn, model)
+            rows = conn.execute(select(
+                t.versions.c.id, t.versions.c.created_on, t.versions.c.name, t.versions.c.metadata,
+                t.versions.c.comment, t.versions.c.manifest, t.versions.c.model_type, t.versions.c.task,
+                t.versions.c.size).where(t.versions.c.model_id == model.id)
+                .order_by(t.versions.c.created_on, t.versions.c.id)).all()
+        records = []
+        for r in rows:
+            manifest = json.loads(r.manifest)
+            records.append((
+                r.created_on, r.name, json.dumps(aliases.get(r.id, [])), self._qn.database, self._qn.schema,
+                self._qn.name, r.id == model.default_version_id,
+                json.dumps([m["name"] for m in manifest.get("methods", [])]), r.metadata,
+                json.dumps(manifest.get("user_data", {})), r.comment,
+                json.dumps({"framework": r.model_type, "task": r.task, "client": _client()}), r.size,
+                json.dumps(manifest.get("runnable_in", []))))
+        frame = pd.DataFrame.from_records(records, columns=SHOW_VERSIONS_COLUMNS)
+        frame["created_on"] = pd.to_datetime(frame["created_on"], utc=True)
+        return frame
+
+    def delete_version(self, version_name: str) -> None:
+        """Delete a version. The default version cannot be deleted: make another version the default first."""
+        from jupyter_mreg.registry.registry import collect_garbage
+
+        name = parse_identifier(version_name, "Version name")
+        with self._session.catalog.write() as conn:
+            model = self._row(conn)
+            row = q.version_row(conn, model.id, name)
+            if row is None:
+                raise NotFoundError(f"Unable to find version {name} in model {self._qn}.")
+            if row.id == model.default_version_id:
+                raise InvalidArgumentError(
+                    f"Version {name} is the default version of model {self._qn} and cannot be deleted. Set "
+                    "another version as default first (`model.default = '<version>'`), or delete the whole "
+                    "model with `registry.delete_model(...)`.")
+            conn.execute(t.versions.delete().where(t.versions.c.id == row.id))
+            q.record_model(conn, self._session, "DROP_VERSION", self._qn, name)
+        collect_garbage(self._session)
+
+    # --- tags -------------------------------------------------------------------------------------
+    def _tag_name(self, tag_name: str) -> str:
+        parts = split_parts(tag_name, "Tag name")
+        if len(parts) == 1:
+            return f"{self._qn.database}.{self._qn.schema}.{parts[0]}"
+        if len(parts) == 3:
+            return ".".join(parts)
+        if len(parts) == 2:
+            return f"{self._qn.database}.{parts[0]}.{parts[1]}"
+        raise InvalidArgumentError(f"Tag name {tag_name!r} must be TAG, SCHEMA.TAG or DATABASE.SCHEMA.TAG.")
+
+    def show_tags(self) -> dict[str, str]:
+        """Tags as `{fully qualified tag name: value}`."""
+        with self._session.catalog.read() as conn:
+            rows = conn.execute(select(t.tags.c.tag_name, t.tags.c.value)
+                                .where(t.tags.c.model_id == self._row(conn).id).order_by(t.tags.c.tag_name))
+            return dict(rows.all())
+
+    def get_tag(self, tag_name: str) -> str | None:
+        name = self._tag_name(tag_name)
+        with self._session.catalog.read() as conn:
+            return conn.execute(select(t.tags.c.value).where(
+                t.tags.c.model_id == self._row(conn).id, t.tags.c.tag_name == name)).scalar()
+
+    def set_tag(self, tag_name: str, tag_value: str) -> None:
+        name = self._tag_name(tag_name)
+        if not isinstance(tag_value, str):
+            raise InvalidArgumentError(f"Tag {name} value must be a string, found {type(tag_value).__name__}.")
+        with self._session.catalog.write() as conn:
+            model_id = self._row(conn).id
+            key = (t.tags.c.model_id == model_id) & (t.tags.c.tag_name == name)
+            if conn.execute(t.tags.update().where(key).values(value=tag_value)).rowcount == 0:
+                conn.execute(t.tags.insert().values(model_id=model_id, tag_name=name, value=tag_value))
+            q.record_model(conn, self._session, "SET_TAG", self._qn, tag=name, value=tag_value)
+
+    def unset_tag(self, tag_name: str) -> None:
+        name = self._tag_name(tag_name)
+        with self._session.catalog.write() as conn:
+            model_id = self._row(conn).id
+            deleted = conn.execute(t.tags.delete().where(
+                (t.tags.c.model_id == model_id) & (t.tags.c.tag_name == name))).rowcount
+            if not deleted:
+                raise NotFoundError(f"Tag {name} is not set on model {self._qn}.")
+            q.record_model(conn, self._session, "UNSET_TAG", self._qn, tag=name)
+
+    # --- rename / history ---------------------------------------------------------------------------
+    def rename(self, model_name: str) -> None:
+        """Rename the model; a fully qualified name moves it to another database/schema."""
+        target = parse_qualified(model_name, self._qn.database, self._qn.schema)
+        with self._session.catalog.write() as conn:
+            model = self._row(conn)
+            if q.model_row(conn, target) is not None:
+                raise AlreadyExistsError(f"Cannot rename model {self._qn} to {target}: a model with that name exists.")
+            q.ensure_schema(conn, self._session, target.database, target.schema)
+            conn.execute(t.models.update().where(t.models.c.id == model.id).values(
+                database_name=target.database, schema_name=target.schema, name=target.name))
+            q.record_model(conn, self._session, "RENAME_MODEL", target, previous_name=str(self._qn))
+        self._qn = target
+
+    def get_model_history(self) -> pd.DataFrame:
+        """This model's entries in the audit trail (by its current name)."""
+        from jupyter_mreg.registry.registry import history_frame
+
+        return history_frame(self._session, database=self._qn.database, schema=self._qn.schema,
+                             model=self._qn.name)
+
+    # --- display ----------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"Model(\n  name='{self._qn.name}',\n  database_name='{self._qn.database}',\n  schema_name='{self._qn.schema}'\n)"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Model) and other._qn == self._qn
+
+    def __hash__(self) -> int:
+        return hash(self._qn)
+
+    def _repr_html_(self) -> str:
+        from jupyter_mreg.registry.html import model_card
+
+        try:
+            return model_card(self)
+        except MregError as exc:  # deleted meanwhile: show that instead of a traceback
+            return f"<pre>{exc}</pre>"
+
+
+def _client() -> str:
+    from jupyter_mreg._version import __version__
+
+    return f"jupyter_mreg {__version__}"

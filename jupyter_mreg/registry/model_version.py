@@ -1,0 +1,228 @@
+"""`ModelVersion`: one immutable version of a model, with the snowflake-ml-python ModelVersion API.
+
+The files and the manifest of a version never change; its comment, metrics (metadata) and aliases may.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from jupyter_mreg.errors import AlreadyExistsError, InvalidArgumentError, MetricNotFoundError, MregError, NotFoundError
+from jupyter_mreg.registry import metadata as md
+from jupyter_mreg.registry import queries as q
+from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier
+from jupyter_mreg.store import tables as t
+
+
+class ModelVersion:
+    """A version of a model. Get one from `Registry.log_model`, `Model.version`, `Model.versions`."""
+
+    def __init__(self) -> None:
+        raise RuntimeError("ModelVersion's initializer is not meant to be used. Use `Model.version` instead.")
+
+    @classmethod
+    def _ref(cls, registry: Any, qn: QualifiedName, version: str) -> ModelVersion:
+        self = object.__new__(cls)
+        self._registry, self._qn, self._version = registry, qn, version
+        self._manifest: dict | None = None
+        return self
+
+    @property
+    def _session(self):
+        return self._registry.session
+
+    def _row(self, conn=None):
+        """The version's catalog row (`NotFoundError` if it was deleted)."""
+        if conn is None:
+            with self._session.catalog.read() as conn:
+                return self._row(conn)
+        model = q.require_model(conn, self._qn)
+        row = q.version_row(conn, model.id, self._version)
+        if row is None:
+            raise NotFoundError(f"Unable to find version {self._version} in model {self._qn}.")
+        return row
+
+    @property
+    def manifest(self) -> dict:
+        """The package manifest: methods, signatures, environment, handler data (immutable)."""
+        if self._manifest is None:
+            self._manifest = json.loads(self._row().manifest)
+        return self._manifest
+
+    # --- names and comment --------------------------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        return self._qn.name
+
+    @property
+    def version_name(self) -> str:
+        return self._version
+
+    @property
+    def fully_qualified_model_name(self) -> str:
+        return str(self._qn)
+
+    @property
+    def comment(self) -> str | None:
+        return self._row().comment
+
+    @comment.setter
+    def comment(self, comment: str) -> None:
+        with self._session.catalog.write() as conn:
+            row = self._row(conn)
+            conn.execute(t.versions.update().where(t.versions.c.id == row.id).values(comment=comment))
+            q.record_model(conn, self._session, "SET_VERSION_COMMENT", self._qn, self._version, comment=comment)
+
+    description = comment
+
+    # --- metrics --------------------------------------------------------------------------------------
+    def show_metrics(self) -> dict[str, Any]:
+        return md.get_metrics(md.load_metadata(self._row().metadata))
+
+    def get_metric(self, metric_name: str) -> Any:
+        metrics = self.show_metrics()
+        if metric_name not in metrics:
+            raise MetricNotFoundError(f"Cannot find metric with name {metric_name} in model {self._qn} version "
+                                      f"{self._version}. Existing metrics: {sorted(metrics)}.")
+        return metrics[metric_name]
+
+    def set_metric(self, metric_name: str, value: Any) -> None:
+        self._change_metadata("SET_METRIC", lambda meta: md.set_metric(meta, metric_name, value), metric=metric_name)
+
+    def delete_metric(self, metric_name: str) -> None:
+        def delete(meta: dict) -> None:
+            if metric_name not in meta.get("metrics", {}):
+                raise MetricNotFoundError(f"Cannot find metric with name {metric_name} in model {self._qn} "
+                                          f"version {self._version}.")
+            md.delete_metric(meta, metric_name)
+
+        self._change_metadata("DELETE_METRIC", delete, metric=metric_name)
+
+    def _change_metadata(self, action: str, change, **details: Any) -> None:
+        # Read-modify-write inside one write transaction: concurrent writers cannot lose each other's metric.
+        with self._session.catalog.write() as conn:
+            row = self._row(conn)
+            meta = md.load_metadata(row.metadata)
+            meta.setdefault("snowpark_ml_schema_version", md.SCHEMA_VERSION)
+            change(meta)
+            conn.execute(t.versions.update().where(t.versions.c.id == row.id).values(metadata=md.dump_metadata(meta)))
+            q.record_model(conn, self._session, action, self._qn, self._version, **details)
+
+    # --- aliases --------------------------------------------------------------------------------------
+    def set_alias(self, alias_name: str) -> None:
+        """Point `alias_name` at this version; if it named another version, it moves here in one step."""
+        alias = parse_identifier(alias_name, "Alias")
+        if alias.startswith('"'):
+            raise InvalidArgumentError(f"Alias {alias_name!r} must be a valid unquoted identifier, e.g. PRODUCTION.")
+        if alias in q.SYSTEM_ALIASES:
+            raise InvalidArgumentError(f"Alias {alias} is a system alias ({', '.join(q.SYSTEM_ALIASES)}) and cannot be set.")
+        with self._session.catalog.write() as conn:
+            row = self._row(conn)
+            if q.version_row(conn, row.model_id, alias) is not None:
+                raise AlreadyExistsError(f"Alias {alias} cannot be used in model {self._qn}: a version has that name.")
+            key = (t.aliases.c.model_id == row.model_id) & (t.aliases.c.alias == alias)
+            previous = conn.execute(select(t.aliases.c.version_id).where(key)).scalar()
+            if previous is None:
+                conn.execute(t.aliases.insert().values(model_id=row.model_id, alias=alias, version_id=row.id))
+            else:
+                conn.execute(t.aliases.update().where(key).values(version_id=row.id))
+            q.record_model(conn, self._session, "SET_ALIAS", self._qn, self._version, alias=alias)
+
+    def unset_alias(self, version_or_alias: str) -> None:
+        """Remove the alias `version_or_alias` from this version."""
+        alias = parse_identifier(version_or_alias, "Alias")
+        with self._session.catalog.write() as conn:
+            row = self._row(conn)
+            deleted = conn.execute(t.aliases.delete().where(
+                (t.aliases.c.model_id == row.model_id) & (t.aliases.c.alias == alias)
+                & (t.aliases.c.version_id == row.id))).rowcount
+            if not deleted:
+                raise NotFoundError(f"Version {self._version} of model {self._qn} has no alias {alias}.")
+            q.record_model(conn, self._session, "UNSET_ALIAS", self._qn, self._version, alias=alias)
+
+    @property
+    def aliases(self) -> list[str]:
+        """This version's aliases, system aliases (DEFAULT, FIRST, LAST) included."""
+        with self._session.catalog.read() as conn:
+            row = self._row(conn)
+            return q.aliases_by_version(conn, q.require_model(conn, self._qn)).get(row.id, [])
+
+    # --- functions and task -------------------------------------------------------------------------
+    def show_functions(self) -> list[dict]:
+        """Each method: name, target_method, target_method_function_type, signature, is_partitioned."""
+        from jupyter_mreg.model.model_signature import ModelSignature
+
+        return [{"name": m["name"], "target_method": m["target_method"],
+                 "target_method_function_type": m.get("function_type", "FUNCTION"),
+                 "signature": ModelSignature.from_dict(m["signature"]),
+                 "is_partitioned": bool(m.get("is_partitioned", False))} for m in self.manifest["methods"]]
+
+    def get_model_task(self):
+        from jupyter_mreg.model.task import Task
+
+        return Task(self.manifest.get("task", "UNKNOWN"))
+
+    # --- using the model ------------------------------------------------------------------------------
+    def _files(self, row) -> dict[str, tuple[str, int]]:
+        with self._session.catalog.read() as conn:
+            return {r.path: (r.sha256, r.size) for r in conn.execute(
+                select(t.version_files).where(t.version_files.c.version_id == row.id))}
+
+    def _load(self, *, force: bool, options: dict | None, use_cache: bool) -> Any:
+        from jupyter_mreg.registry.loading import load_version
+
+        row = self._row()
+        key = (row.id, row.created_on.strftime("%Y%m%d%H%M%S%f"))
+        return load_version(self._session, key, self._files(row), self.manifest, what=self._what(),
+                            force=force, options=options, use_cache=use_cache)
+
+    def load(self, *, force: bool = False, options: dict | None = None) -> Any:
+        """The original Python object. Refuses when the environment differs from the recorded one, listing
+        the differences, unless `force=True`. Loading unpickles code: only load from registries you trust."""
+        return self._load(force=force, options=options, use_cache=False)
+
+    def run(self, X: Any, *, function_name: str | None = None, partition_column: str | None = None,
+            strict_input_validation: bool = False, params: dict | None = None) -> pd.DataFrame:
+        """Call a method on `X` in this process. pandas in, pandas out: the output columns only, in input
+        row order (a partitioned method returns its outputs plus the partition column)."""
+        from jupyter_mreg.inference.runner import run_method, select_method
+
+        method = select_method(self.manifest["methods"], function_name, f"{self._qn} version {self._version}")
+        model = self._load(force=False, options=None, use_cache=True)
+        return run_method(model, self.manifest["model_type"], method, X, partition_column=partition_column,
+                          strict_input_validation=strict_input_validation, params=params)
+
+    def export(self, target_path: str | os.PathLike) -> None:
+        """Copy the version's files (verified) into `target_path`, which must be empty or not exist."""
+        target = Path(target_path)
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise InvalidArgumentError(f"Target path {target} for exporting model {self._qn} version "
+                                       f"{self._version} must be an empty folder or not exist.")
+        self._session.artifacts.materialize(self._files(self._row()), target)
+
+    def _what(self) -> str:
+        return f"model {self._qn} version {self._version}"
+
+    # --- display ----------------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"ModelVersion(\n  name='{self._qn.name}',\n  version='{self._version}',\n)"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ModelVersion) and (other._qn, other._version) == (self._qn, self._version)
+
+    def __hash__(self) -> int:
+        return hash((self._qn, self._version))
+
+    def _repr_html_(self) -> str:
+        from jupyter_mreg.registry.html import version_card
+
+        try:
+            return version_card(self)
+        except MregError as exc:
+            return f"<pre>{exc}</pre>"

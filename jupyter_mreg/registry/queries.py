@@ -1,0 +1,143 @@
+"""Catalog reads and writes shared by `Registry`, `Model` and `ModelVersion` (SQLAlchemy Core).
+
+Every function takes an open connection, so callers decide the transaction: a user-visible change and
+its history record always commit together.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, select
+
+from jupyter_mreg.errors import NotFoundError
+from jupyter_mreg.registry.identifiers import QualifiedName
+from jupyter_mreg.store import tables as t
+
+SYSTEM_ALIASES = ("DEFAULT", "FIRST", "LAST")
+
+
+def now() -> datetime:
+    """Naive UTC, as the catalog stores times."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def record(conn: Connection, session: Any, action: str, *, database: str | None = None,
+           schema: str | None = None, model: str | None = None, version: str | None = None,
+           **details: Any) -> None:
+    """Append one entry to the audit trail, in the caller's transaction."""
+    conn.execute(t.history.insert().values(
+        event_time=now(), user=session.get_current_user(), role=session.get_current_role(), action=action,
+        database_name=database, schema_name=schema, model_name=model, version_name=version,
+        details=json.dumps(details, default=str, sort_keys=True),
+    ))
+
+
+def record_model(conn: Connection, session: Any, action: str, qn: QualifiedName, version: str | None = None,
+                 **details: Any) -> None:
+    record(conn, session, action, database=qn.database, schema=qn.schema, model=qn.name, version=version,
+           **details)
+
+
+def schema_exists(conn: Connection, database: str, schema: str) -> bool:
+    found = conn.execute(select(t.schemas.c.name).where(
+        t.schemas.c.database_name == database, t.schemas.c.name == schema)).first()
+    return found is not None
+
+
+def ensure_schema(conn: Connection, session: Any, database: str, schema: str) -> None:
+    """Create the database and schema if missing (a local registry creates them on first use)."""
+    if schema_exists(conn, database, schema):
+        return
+    owner = session.get_current_role()
+    if conn.execute(select(t.databases.c.name).where(t.databases.c.name == database)).first() is None:
+        conn.execute(t.databases.insert().values(name=database, created_on=now(), owner=owner))
+        record(conn, session, "CREATE_DATABASE", database=database)
+    conn.execute(t.schemas.insert().values(database_name=database, name=schema, created_on=now(), owner=owner))
+    record(conn, session, "CREATE_SCHEMA", database=database, schema=schema)
+
+
+def model_row(conn: Connection, qn: QualifiedName) -> Row | None:
+    return conn.execute(select(t.models).where(
+        t.models.c.database_name == qn.database, t.models.c.schema_name == qn.schema,
+        t.models.c.name == qn.name)).first()
+
+
+def require_model(conn: Connection, qn: QualifiedName) -> Row:
+    """The model's row, or `NotFoundError("Unable to find model ...")` with close names as hints."""
+    row = model_row(conn, qn)
+    if row is not None:
+        return row
+    names = conn.execute(select(t.models.c.name).where(
+        t.models.c.database_name == qn.database, t.models.c.schema_name == qn.schema)).scalars().all()
+    raise NotFoundError(f"Unable to find model {qn}.{_hint(qn.name, names)}")
+
+
+def version_rows(conn: Connection, model_id: int) -> list[Row]:
+    """Versions of a model, oldest first."""
+    return list(conn.execute(select(t.versions).where(t.versions.c.model_id == model_id)
+                             .order_by(t.versions.c.created_on, t.versions.c.id)))
+
+
+def version_row(conn: Connection, model_id: int, name: str) -> Row | None:
+    return conn.execute(select(t.versions).where(
+        t.versions.c.model_id == model_id, t.versions.c.name == name)).first()
+
+
+def system_alias_ids(conn: Connection, model: Row) -> dict[str, int]:
+    """`{"DEFAULT": id, "FIRST": id, "LAST": id}` for a model with versions."""
+    order = (t.versions.c.created_on, t.versions.c.id)
+    base = select(t.versions.c.id).where(t.versions.c.model_id == model.id)
+    first = conn.execute(base.order_by(*order).limit(1)).scalar()
+    last = conn.execute(base.order_by(*(c.desc() for c in order)).limit(1)).scalar()
+    found = {"FIRST": first, "LAST": last, "DEFAULT": model.default_version_id}
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def user_aliases(conn: Connection, model_id: int) -> dict[str, int]:
+    """User aliases of a model: alias → version id."""
+    rows = conn.execute(select(t.aliases.c.alias, t.aliases.c.version_id).where(t.aliases.c.model_id == model_id))
+    return {alias: vid for alias, vid in rows}
+
+
+def resolve_version(conn: Connection, model: Row, qn: QualifiedName, name_or_alias: str) -> Row:
+    """A version by alias (user or DEFAULT/FIRST/LAST) first, then by name; `NotFoundError` otherwise."""
+    aliases = {**system_alias_ids(conn, model), **user_aliases(conn, model.id)}
+    if name_or_alias in aliases:
+        return conn.execute(select(t.versions).where(t.versions.c.id == aliases[name_or_alias])).first()
+    row = version_row(conn, model.id, name_or_alias)
+    if row is not None:
+        return row
+    names = [r.name for r in version_rows(conn, model.id)] + sorted(aliases)
+    raise NotFoundError(f"Unable to find version or alias with name {name_or_alias} in model {qn}."
+                        f"{_hint(name_or_alias, names)}")
+
+
+def aliases_by_version(conn: Connection, model: Row) -> dict[int, list[str]]:
+    """version id → its aliases, system aliases included (as SHOW VERSIONS lists them)."""
+    result: dict[int, list[str]] = {}
+    system = system_alias_ids(conn, model)
+    for alias in SYSTEM_ALIASES:
+        if alias in system:
+            result.setdefault(system[alias], []).append(alias)
+    for alias, vid in sorted(user_aliases(conn, model.id).items()):
+        result.setdefault(vid, []).append(alias)
+    return result
+
+
+def version_count(conn: Connection, model_id: int) -> int:
+    return conn.execute(select(func.count()).select_from(t.versions).where(t.versions.c.model_id == model_id)).scalar()
+
+
+def _hint(name: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6) or difflib.get_close_matches(
+        name.upper(), [c.upper() for c in candidates], n=3, cutoff=0.6)
+    if close:
+        return f" Did you mean {' or '.join(close)}?"
+    if candidates:
+        shown = ", ".join(candidates[:10]) + (", ..." if len(candidates) > 10 else "")
+        return f" Existing names: {shown}."
+    return ""

@@ -1,0 +1,293 @@
+"""`Registry`: all models in one `DATABASE.SCHEMA`, with the snowflake-ml-python Registry API."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError as SqlIntegrityError
+
+from jupyter_mreg.errors import AlreadyExistsError, InvalidArgumentError, MregError
+from jupyter_mreg.registry import queries as q
+from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier, parse_qualified
+from jupyter_mreg.registry.metadata import dump_metadata, metrics_metadata
+from jupyter_mreg.registry.names import random_version_name
+from jupyter_mreg.store import tables as t
+
+SHOW_MODELS_COLUMNS = ["created_on", "name", "model_type", "database_name", "schema_name", "comment", "owner",
+                       "default_version_name", "versions", "aliases"]
+HISTORY_COLUMNS = ["event_time", "user", "role", "action", "database_name", "schema_name", "model_name",
+                   "version_name", "details"]
+_NAME_ATTEMPTS = 1000
+
+
+class Registry:
+    """Models in one schema of a local registry.
+
+    `database_name` falls back to the session's database, then `MODEL_REGISTRY`; `schema_name` is `PUBLIC`
+    when only a database is given, else the session's schema, else `PUBLIC`. Both are created on first use.
+    """
+
+    def __init__(self, session: Any, *, database_name: str | None = None, schema_name: str | None = None,
+                 options: dict | None = None) -> None:
+        self._session = session
+        if database_name:
+            database = parse_identifier(database_name, "Database name")
+            schema = parse_identifier(schema_name, "Schema name") if schema_name else "PUBLIC"
+        else:
+            database = session.get_current_database() or "MODEL_REGISTRY"
+            schema = (parse_identifier(schema_name, "Schema name") if schema_name
+                      else session.get_current_schema() or "PUBLIC")
+        self._database, self._schema = database, schema
+        self._options = dict(options or {})
+        catalog = session.catalog
+        with catalog.read() as conn:
+            exists = q.schema_exists(conn, database, schema)
+        if not exists:
+            with catalog.write() as conn:
+                q.ensure_schema(conn, session, database, schema)
+
+    # --- identity -------------------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        return f"{self._database}.{self._schema}"
+
+    @property
+    def session(self) -> Any:
+        return self._session
+
+    def _qualify(self, model_name: str) -> QualifiedName:
+        return parse_qualified(model_name, self._database, self._schema)
+
+    def __repr__(self) -> str:
+        return f"Registry(location={self.location!r}, home={str(self._session.home)!r})"
+
+    # --- models ---------------------------------------------------------------------------------
+    def get_model(self, model_name: str):
+        """The model named `model_name` (may be `DB.SCHEMA.NAME`); `NotFoundError` if it does not exist."""
+        from jupyter_mreg.registry.model import Model
+
+        qn = self._qualify(model_name)
+        with self._session.catalog.read() as conn:
+            q.require_model(conn, qn)
+        return Model._ref(self, qn)
+
+    def models(self) -> list:
+        from jupyter_mreg.registry.model import Model
+
+        with self._session.catalog.read() as conn:
+            names = conn.execute(select(t.models.c.name).where(
+                t.models.c.database_name == self._database, t.models.c.schema_name == self._schema)
+                .order_by(t.models.c.name)).scalars().all()
+        return [Model._ref(self, QualifiedName(self._database, self._schema, n)) for n in names]
+
+    def show_models(self) -> pd.DataFrame:
+        """One row per model, with the columns of Snowflake's `SHOW MODELS` (JSON text in versions/aliases)."""
+        return show_models(self._session, self._database, self._schema)
+
+    def delete_model(self, model_name: str) -> None:
+        """Delete a model, all its versions, aliases and tags. Its files are collected as garbage."""
+        qn = self._qualify(model_name)
+        with self._session.catalog.write() as conn:
+            row = q.require_model(conn, qn)
+            conn.execute(t.models.delete().where(t.models.c.id == row.id))
+            q.record_model(conn, self._session, "DROP_MODEL", qn)
+        collect_garbage(self._session)
+
+    # --- history ----------------------------------------------------------------------------------
+    def get_history(self) -> pd.DataFrame:
+        """Every change in this registry's schema: time, user, role, action, object, details."""
+        return history_frame(self._session, database=self._database, schema=self._schema)
+
+    # --- logging ----------------------------------------------------------------------------------
+    def log_model(self, model: Any, *, model_name: str, version_name: str | None = None,
+                  comment: str | None = None, metrics: dict | None = None,
+                  conda_dependencies: list[str] | None = None, pip_requirements: list[str] | None = None,
+                  artifact_repository_map: dict | None = None, resource_constraint: dict | None = None,
+                  target_platforms: list | None = None, python_version: str | None = None,
+                  signatures: dict | None = None, sample_input_data: Any = None,
+                  user_files: dict | None = None, code_paths: list | None = None, ext_modules: list | None = None,
+                  task: Any = None, options: dict | None = None):
+        """Log `model` as a new immutable version of `model_name` and return its `ModelVersion`.
+
+        A missing `version_name` gets a random `ADJECTIVE_ANIMAL_N` name. The first version of a model is
+        its default. Nothing is visible until every file is stored and verified.
+        """
+        from jupyter_mreg.registry.model_version import ModelVersion
+
+        qn = self._qualify(model_name)
+        version = parse_identifier(version_name, "Version name") if version_name is not None else None
+        if isinstance(model, ModelVersion):
+            extra = {k: v for k, v in dict(
+                comment=comment, metrics=metrics, conda_dependencies=conda_dependencies,
+                pip_requirements=pip_requirements, artifact_repository_map=artifact_repository_map,
+                resource_constraint=resource_constraint, target_platforms=target_platforms,
+                python_version=python_version, signatures=signatures, sample_input_data=sample_input_data,
+                user_files=user_files, code_paths=code_paths, ext_modules=ext_modules, task=task,
+                options=options).items() if v is not None}
+            if extra:
+                raise InvalidArgumentError(
+                    "When calling log_model with a ModelVersion, only model_name and version_name may be "
+                    f"specified. Also given: {sorted(extra)}.")
+            return self._copy_version(model, qn, version)
+        if version is not None:
+            self._refuse_duplicate(qn, version)
+        metadata = dump_metadata(metrics_metadata(metrics or {}))
+        from jupyter_mreg.model.package import save_package
+
+        staging = Path(tempfile.mkdtemp(prefix="mreg-log-"))
+        try:
+            manifest = save_package(
+                model, staging, signatures=signatures, sample_input_data=sample_input_data,
+                conda_dependencies=conda_dependencies, pip_requirements=pip_requirements,
+                python_version=python_version, target_platforms=target_platforms, user_files=user_files,
+                code_paths=code_paths, ext_modules=ext_modules, task=task, options=options)
+            version = self._publish(qn, version, staging, manifest, comment=comment, metadata=metadata)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return ModelVersion._ref(self, qn, version)
+
+    def _refuse_duplicate(self, qn: QualifiedName, version: str) -> None:
+        with self._session.catalog.read() as conn:
+            row = q.model_row(conn, qn)
+            if row is not None and q.version_row(conn, row.id, version) is not None:
+                raise _duplicate(qn, version)
+
+    def _publish(self, qn: QualifiedName, version: str | None, folder: Path, manifest: dict, *,
+                 comment: str | None, metadata: str) -> str:
+        """Store the folder's files, then make the version visible in one catalog transaction."""
+        from jupyter_mreg.store import finish_upload, pending_upload
+
+        catalog = self._session.catalog
+        artifacts = self._session.artifacts
+        with pending_upload(catalog, f"log_model {qn}") as upload_id:
+            files = artifacts.put_tree(folder, upload_id=upload_id)
+            with catalog.write() as conn:
+                # First: re-checks the files still exist, and keeps garbage collection out until commit.
+                finish_upload(conn, upload_id, artifacts=artifacts, shas=[sha for sha, _ in files.values()])
+                version = self._insert_version(conn, qn, version, manifest, files, comment=comment,
+                                               metadata=metadata, action="LOG_MODEL")
+        return version
+
+    def _insert_version(self, conn, qn: QualifiedName, version: str | None, manifest: dict,
+                        files: dict[str, tuple[str, int]], *, comment: str | None, metadata: str,
+                        action: str, **details: Any) -> str:
+        session = self._session
+        q.ensure_schema(conn, session, qn.database, qn.schema)
+        model = q.model_row(conn, qn)
+        if model is None:
+            model_id = conn.execute(t.models.insert().values(
+                database_name=qn.database, schema_name=qn.schema, name=qn.name, owner=session.get_current_role(),
+                created_on=q.now())).inserted_primary_key[0]
+            q.record_model(conn, session, "CREATE_MODEL", qn)
+        else:
+            model_id = model.id
+        if version is None:
+            version = _free_version_name(conn, model_id)
+        elif q.version_row(conn, model_id, version) is not None:
+            raise _duplicate(qn, version)
+        try:
+            version_id = conn.execute(t.versions.insert().values(
+                model_id=model_id, name=version, created_on=q.now(), comment=comment,
+                owner=session.get_current_role(), metadata=metadata, manifest=json.dumps(manifest),
+                model_type=manifest["model_type"], task=manifest.get("task", "UNKNOWN"),
+                size=sum(size for _, size in files.values()))).inserted_primary_key[0]
+        except SqlIntegrityError as exc:  # a writer on another machine won the race (PostgreSQL)
+            raise _duplicate(qn, version) from exc
+        if files:
+            conn.execute(t.version_files.insert(), [
+                {"version_id": version_id, "path": path, "sha256": sha, "size": size}
+                for path, (sha, size) in files.items()])
+        if model is None or model.default_version_id is None:
+            conn.execute(t.models.update().where(t.models.c.id == model_id).values(default_version_id=version_id))
+        q.record_model(conn, session, action, qn, version, model_type=manifest["model_type"],
+                       comment=comment, **details)
+        return version
+
+    def _copy_version(self, source, qn: QualifiedName, version: str | None):
+        """Log an existing version under another model/version name: same files, no upload."""
+        from jupyter_mreg.registry.model_version import ModelVersion
+
+        src = source._row()
+        with self._session.catalog.read() as conn:
+            files = {r.path: (r.sha256, r.size) for r in conn.execute(
+                select(t.version_files).where(t.version_files.c.version_id == src.id))}
+        with self._session.catalog.write() as conn:
+            version = self._insert_version(
+                conn, qn, version, json.loads(src.manifest), files, comment=src.comment, metadata=src.metadata,
+                action="COPY_VERSION", source=f"{source.fully_qualified_model_name} VERSION {source.version_name}")
+        return ModelVersion._ref(self, qn, version)
+
+
+def _duplicate(qn: QualifiedName, version: str) -> AlreadyExistsError:
+    return AlreadyExistsError(
+        f"Model {qn} version {version} already existed. To auto-generate `version_name`, skip that argument.")
+
+
+def _free_version_name(conn, model_id: int) -> str:
+    for _ in range(_NAME_ATTEMPTS):
+        name = random_version_name()
+        if q.version_row(conn, model_id, name) is None:
+            return name
+    raise MregError("Random version name generation failed: give a `version_name`.")
+
+
+def show_models(session: Any, database: str, schema: str, like: str | None = None) -> pd.DataFrame:
+    """Rows of `SHOW MODELS [LIKE] IN SCHEMA database.schema`, as a DataFrame."""
+    with session.catalog.read() as conn:
+        models = list(conn.execute(select(t.models).where(
+            t.models.c.database_name == database, t.models.c.schema_name == schema).order_by(t.models.c.name)))
+        rows = []
+        for m in models:
+            versions = q.version_rows(conn, m.id)
+            names = {v.id: v.name for v in versions}
+            aliases = {a: names[vid] for a, vid in {**q.system_alias_ids(conn, m), **q.user_aliases(conn, m.id)}.items()
+                       if vid in names}
+            default = next((v for v in versions if v.id == m.default_version_id), None)
+            rows.append({
+                "created_on": m.created_on, "name": m.name,
+                "model_type": default.model_type if default is not None else None,
+                "database_name": m.database_name, "schema_name": m.schema_name, "comment": m.comment,
+                "owner": m.owner, "default_version_name": default.name if default is not None else None,
+                "versions": json.dumps([v.name for v in versions]), "aliases": json.dumps(aliases, sort_keys=True),
+            })
+    frame = pd.DataFrame(rows, columns=SHOW_MODELS_COLUMNS)
+    frame["created_on"] = pd.to_datetime(frame["created_on"], utc=True)
+    if like is not None:
+        frame = frame[frame["name"].map(lambda n: _like(n, like))].reset_index(drop=True)
+    return frame
+
+
+def _like(name: str, pattern: str) -> bool:
+    """SQL LIKE, case-insensitive as in SHOW ... LIKE."""
+    import re
+
+    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    from jupyter_mreg.registry.identifiers import resolved
+
+    return re.fullmatch(regex, resolved(name), flags=re.IGNORECASE | re.DOTALL) is not None
+
+
+def history_frame(session: Any, **where: str) -> pd.DataFrame:
+    """The audit trail, oldest first, filtered by equality on the given columns."""
+    query = select(*(t.history.c[c] for c in HISTORY_COLUMNS)).order_by(t.history.c.id)
+    for column, value in where.items():
+        query = query.where(t.history.c[f"{column}_name"] == value)
+    with session.catalog.read() as conn:
+        rows = conn.execute(query).all()
+    frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    frame["event_time"] = pd.to_datetime(frame["event_time"], utc=True)
+    frame["details"] = frame["details"].map(json.loads)
+    return frame
+
+
+def collect_garbage(session: Any) -> None:
+    """Remove files no version references any more (older ones only: a concurrent log may reuse them)."""
+    from jupyter_mreg.store import collect_garbage as gc
+
+    gc(session.catalog, session.artifacts)

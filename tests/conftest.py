@@ -1,0 +1,50 @@
+"""Shared fixtures: a fresh local registry per test and a small churn data set with fitted models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+@pytest.fixture
+def session(tmp_path):
+    from jupyter_mreg import Session
+
+    s = Session.builder.configs({"home": str(tmp_path / "registry"), "user": "alice", "role": "DATA_SCIENTIST"}).create()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def reg(session):
+    from jupyter_mreg.registry import Registry
+
+    return Registry(session=session, database_name="MYDB", schema_name="ML")
+
+
+def make_churn(n: int = 300, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    """Features `age, income, tenure` and a binary label that depends on them."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({
+        "age": rng.integers(18, 80, n).astype("int64"),
+        "income": rng.normal(50_000, 15_000, n),
+        "tenure": rng.exponential(3.0, n),
+    })
+    y = pd.Series(((X["tenure"] < 2.5) ^ (X["age"] > 60)).astype(int), name="churn")
+    return X, y
+
+
+@pytest.fixture(scope="session")
+def churn():
+    return make_churn()
+
+
+@pytest.fixture(scope="session")
+def pipe(churn):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = churn
+    return make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)

@@ -1,0 +1,99 @@
+"""kill -9 at random moments of log_model leaves whole versions or none, and `check --repair` tidies up."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from jupyter_mreg import Session
+from jupyter_mreg.registry import Registry
+
+WRITER = textwrap.dedent("""
+    import os, sys
+    import numpy as np, pandas as pd
+    from sklearn.linear_model import LogisticRegression
+    from jupyter_mreg import Session
+    from jupyter_mreg.model import custom_model
+    from jupyter_mreg.registry import Registry
+
+    class WithBlob(custom_model.CustomModel):
+        @custom_model.inference_api
+        def predict(self, df: pd.DataFrame) -> pd.DataFrame:
+            return pd.DataFrame({"n": [os.path.getsize(self.context.path("blob"))] * len(df)})
+
+    home, run = sys.argv[1], int(sys.argv[2])
+    reg = Registry(Session.builder.configs({"home": home}).create(), database_name="D", schema_name="S")
+    X = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0) % 3})
+    lr = LogisticRegression().fit(X, (X["a"] > 20).astype(int))
+    print("ready", flush=True)
+    for i in range(1000):
+        blob = os.path.join(home, f"blob-{run}-{i}.bin")
+        with open(blob, "wb") as f:
+            f.write(os.urandom(3_000_000))  # new content each time: every log writes a new object
+        reg.log_model(WithBlob(custom_model.ModelContext(blob=blob)), model_name="blobs", sample_input_data=X)
+        reg.log_model(lr, model_name="lr", sample_input_data=X, metrics={"i": i})
+        os.remove(blob)
+""")
+
+
+def _visible_versions_load(home):
+    reg = Registry(Session.builder.configs({"home": str(home)}).create(), database_name="D", schema_name="S")
+    count = 0
+    for model in reg.models():
+        for mv in model.versions():
+            mv.load()
+            count += 1
+    return count
+
+
+def _check(home, *args):
+    result = subprocess.run([sys.executable, "-m", "jupyter_mreg", "check", "--home", str(home),
+                             "--grace-seconds", "0", *args], capture_output=True, text=True, timeout=120)
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_kill_9_at_random_points_of_log_model(tmp_path):
+    rng = random.Random(20261121)
+    home = tmp_path / "reg"
+    home.mkdir()
+    loaded = 0
+    for run in range(20):
+        child = subprocess.Popen([sys.executable, "-c", WRITER, str(home), str(run)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
+        time.sleep(rng.uniform(0.0, 0.6))
+        child.kill()
+        child.wait()
+        loaded = _visible_versions_load(home)
+        code, out = _check(home, "--repair")
+        assert code == 0, out
+        code, out = _check(home)
+        assert code == 0 and "OK: nothing wrong." in out, out
+    assert loaded > 0  # the writers did get versions in, and every one of them loads
+
+
+def test_check_reports_orphans_and_repair_removes_them(tmp_path, churn, pipe):
+    home = tmp_path / "reg"
+    session = Session.builder.configs({"home": str(home)}).create()
+    reg = Registry(session=session, database_name="D")
+    reg.log_model(pipe, model_name="m", version_name="v1", sample_input_data=churn[0].head())
+    stray = tmp_path / "stray.bin"
+    stray.write_bytes(b"left behind by an interrupted log_model")
+    session.artifacts.put_file(stray)
+    code, out = _check(home)
+    assert code == 1 and "orphan" in out.lower(), out
+    code, out = _check(home, "--repair")
+    assert code == 0 and "repaired" in out, out
+    code, out = _check(home)
+    assert code == 0 and "OK: nothing wrong." in out
+    assert reg.get_model("m").version("v1").load() is not None
+
+
+def test_check_help():
+    result = subprocess.run([sys.executable, "-m", "jupyter_mreg", "check", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "--repair" in result.stdout
