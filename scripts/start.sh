@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set up, then open JupyterLab on the demo notebooks with an embedded local registry in .mreg-demo/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export MREG_HOME="${MREG_HOME:-$PWD/.mreg-demo}"
+extra=()
+if [ "$(id -u)" = "0" ]; then extra+=(--allow-root); fi
+exec .venv/bin/jupyter lab --notebook-dir=notebooks "${extra[@]}" "$@"
