@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -48,3 +50,23 @@ def pipe(churn):
 
     X, y = churn
     return make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+
+
+POSTGRES_URL = os.environ.get("MREG_TEST_POSTGRES_URL")
+
+
+@pytest.fixture
+def empty_postgres() -> str:
+    """The URL of the test PostgreSQL server with the catalog's tables dropped (skips without a server)."""
+    if not POSTGRES_URL:
+        pytest.skip("needs a PostgreSQL server: scripts/test.sh starts one and sets MREG_TEST_POSTGRES_URL")
+    from sqlalchemy import create_engine
+
+    from jupyter_mreg.store import tables
+
+    engine = create_engine(POSTGRES_URL)
+    with engine.begin() as conn:
+        for name in ["mreg_schema", *reversed([t.name for t in tables.metadata.sorted_tables])]:
+            conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}" CASCADE')
+    engine.dispose()
+    return POSTGRES_URL

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 BUSY_TIMEOUT_SECONDS = 60
 _WRITE_OPTION = "jupyter_mreg_write"
+_WRITER_LOCK_KEY = 0x6D726567  # "mreg": the PostgreSQL advisory lock every catalog writer takes
 
 
 def utcnow() -> datetime:
@@ -230,8 +231,8 @@ class Catalog:
     def write(self) -> Iterator[Connection]:
         """A connection inside one write transaction, committed on normal exit, rolled back on error.
 
-        On SQLite the write lock is taken at the start (`BEGIN IMMEDIATE`): concurrent writers queue for
-        up to 60 s instead of failing.
+        The write lock is taken at the start (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: an advisory lock):
+        concurrent writers queue instead of failing.
         """
         if getattr(self._local, "writing", False):
             raise StorageError(
@@ -243,6 +244,10 @@ class Catalog:
         try:
             with self._translate_errors():
                 with self._write_engine.connect() as conn, conn.begin():
+                    if conn.dialect.name == "postgresql":
+                        # Same rule as SQLite's BEGIN IMMEDIATE: one writer at a time, so read-then-write
+                        # steps (new model, free version name, metadata) need no retry logic above.
+                        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITER_LOCK_KEY})")
                     yield conn
         finally:
             self._local.writing = False

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from jupyter_mreg import Session
 from jupyter_mreg.registry import Registry
 
@@ -18,8 +20,9 @@ WRITER = textwrap.dedent("""
     from jupyter_mreg.errors import AlreadyExistsError
     from jupyter_mreg.registry import Registry
 
-    home, worker = sys.argv[1], int(sys.argv[2])
-    reg = Registry(Session.builder.configs({"home": home, "user": f"w{worker}"}).create(), database_name="D")
+    home, worker, catalog_url = sys.argv[1], int(sys.argv[2]), sys.argv[3] or None
+    config = {"home": home, "user": f"w{worker}", "catalog_url": catalog_url}
+    reg = Registry(Session.builder.configs(config).create(), database_name="D")
     X = pd.DataFrame({"a": np.arange(20.0) + worker})
     model = LinearRegression().fit(X, X["a"] * worker)
     won, lost, auto = [], [], []
@@ -34,9 +37,11 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def test_eight_concurrent_writers(tmp_path):
+@pytest.mark.parametrize("catalog", ["sqlite", "postgresql"])
+def test_eight_concurrent_writers(tmp_path, catalog, request):
     home = tmp_path / "reg"
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(home), str(w)], stdout=subprocess.PIPE,
+    catalog_url = request.getfixturevalue("empty_postgres") if catalog == "postgresql" else ""
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(home), str(w), catalog_url], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for w in range(8)]
     results = []
     for p in procs:
@@ -47,7 +52,8 @@ def test_eight_concurrent_writers(tmp_path):
     auto = [name for r in results for name in r["auto"]]
     assert sorted(won) == [f"V{i}" for i in range(5)]  # each explicit name won exactly once
     assert len(auto) == 40 and len(set(auto)) == 40
-    reg = Registry(Session.builder.configs({"home": str(home)}).create(), database_name="D")
+    reg = Registry(Session.builder.configs({"home": str(home), "catalog_url": catalog_url or None}).create(),
+                   database_name="D")
     versions = reg.get_model("shared").show_versions()
     assert len(versions) == 45 and versions["name"].is_unique
     assert set(versions["name"]) == set(won) | set(auto)
