@@ -18,9 +18,10 @@ def test_seed_code_runs_as_written(tmp_path, churn, pipe):
 
     session = Session.builder.configs({"home": str(tmp_path / "registry")}).create()
     reg = Registry(session=session, database_name="MYDB", schema_name="ML")
-    mv = reg.log_model(model=pipe, model_name="customer_churn", version_name="v1",
-                       sample_input_data=X_train.head(), comment="baseline LR", metrics={"auc": 0.84},
-                       conda_dependencies=["scikit-learn==1.5.0"])
+    with pytest.warns(UserWarning, match=r"'scikit-learn==1.5.0' is declared, but scikit-learn .* is installed"):
+        mv = reg.log_model(model=pipe, model_name="customer_churn", version_name="v1",
+                           sample_input_data=X_train.head(), comment="baseline LR", metrics={"auc": 0.84},
+                           conda_dependencies=["scikit-learn==1.5.0"])
     versions = reg.get_model("customer_churn").versions()
     assert [v.version_name for v in versions] == ["V1"]
     out = mv.run(input_df, function_name="predict")
