@@ -16,12 +16,13 @@ from importlib import metadata as _md
 from typing import Any, Iterable
 
 from jupyter_mreg.errors import InvalidArgumentError
+from jupyter_mreg.model.local_modules import distributions_by_top_level, lives_outside_libraries
 
 # Distributions every package needs to be loaded (cloudpickle files, pandas in, numpy out).
 ALWAYS = ("cloudpickle", "numpy", "pandas")
 
 # Import names whose distribution is named differently; each tuple is tried in order, first installed wins.
-# A miss falls back to `importlib.metadata.packages_distributions()`, which is slow, so common ones go here.
+# A miss falls back to `distributions_by_top_level()`, which is slow, so common ones go here.
 _ALIASES: dict[str, tuple[str, ...]] = {
     "sklearn": ("scikit-learn",),
     "skimage": ("scikit-image",),
@@ -57,7 +58,6 @@ _module_dists: dict[str, tuple[str, ...]] = {}
 _dist_info: dict[str, tuple[str, str] | None] = {}  # normalised name -> (normalised name, version) | None
 _dist_raw_requires: dict[str, tuple[str, ...]] = {}  # normalised name -> its Requires-Dist lines
 _dist_requires: dict[str, tuple[str, ...]] = {}  # normalised name -> names of its direct requirements
-_all_packages: dict[str, list[str]] | None = None
 
 
 def normalize_name(name: str) -> str:
@@ -130,30 +130,10 @@ def _dists_for_module(top: str) -> tuple[str, ...]:
                 result = (candidate,)
                 break
         else:
-            if not _is_local_module(top):
-                result = tuple(_packages_distributions().get(top, ()))
+            if not lives_outside_libraries(top):  # a user's own file or folder: skip the slow scan
+                result = tuple(distributions_by_top_level().get(top, ()))
     _module_dists[top] = result
     return result
-
-
-def _is_local_module(top: str) -> bool:
-    """True for an imported module that does not live in site-packages (a user's file or folder): no
-    distribution can provide it, so the slow full scan is skipped."""
-    module = sys.modules.get(top)
-    if module is None:
-        return False
-    files = [getattr(module, "__file__", None)] + list(getattr(module, "__path__", None) or [])
-    files = [str(f) for f in files if f]
-    if not files:
-        return False
-    return not any(("site-packages" in f or "dist-packages" in f) for f in files)
-
-
-def _packages_distributions() -> dict[str, list[str]]:
-    global _all_packages
-    if _all_packages is None:
-        _all_packages = _md.packages_distributions()
-    return _all_packages
 
 
 def _dist(name: str) -> tuple[str, str] | None:
@@ -274,10 +254,9 @@ def parse_requirement(text: str, *, conda: bool = False, relax: bool = False, ar
     spec_strs: list[str] = []
     for spec in specs:
         if relax and spec.operator == "==" and "*" not in spec.version:
-            release = _release(spec.version)
-            if release:
-                major, minor = release[0], release[1] if len(release) > 1 else 0
-                spec_strs += [f">={major}.{minor}", f"<{major + 1}"]
+            relaxed = _relaxed(spec.version)
+            if relaxed:
+                spec_strs += relaxed
                 continue
         spec_strs.append(str(spec))
     spec_text = ",".join(dict.fromkeys(spec_strs))
@@ -311,13 +290,7 @@ def _warn_declared_vs_installed(declared: list[dict]) -> None:
         info = _dist(item["key"])
         if info is None:
             continue
-        try:
-            from packaging.specifiers import SpecifierSet
-
-            ok = SpecifierSet(item["specifier"]).contains(info[1], prereleases=True)
-        except Exception:
-            continue
-        if not ok:
+        if not _allows(item["specifier"], info[1]):
             warnings.warn(
                 f"Dependency {item['text']!r} is declared, but {info[0]} {info[1]} is installed: the model is "
                 f"built with {info[1]}, which the declared requirement excludes.",
@@ -390,16 +363,19 @@ def check_environment(env: dict) -> tuple[list[str], list[str]]:
             installed = installed_version(item["key"])
             if installed is None:
                 warns.append(f"{item['key']}: declared as {text!r}, not installed")
-            elif item["specifier"]:
-                try:
-                    from packaging.specifiers import SpecifierSet
-
-                    ok = SpecifierSet(item["specifier"]).contains(installed, prereleases=True)
-                except Exception:
-                    ok = True
-                if not ok:
-                    warns.append(f"{item['key']}: declared as {text!r}, installed {installed}")
+            elif item["specifier"] and not _allows(item["specifier"], installed):
+                warns.append(f"{item['key']}: declared as {text!r}, installed {installed}")
     return errors, warns
+
+
+def _allows(specifier: str, version: str) -> bool:
+    """True if `version` is inside `specifier` (pre-releases included), or either cannot be read."""
+    try:
+        from packaging.specifiers import SpecifierSet
+
+        return SpecifierSet(specifier).contains(version, prereleases=True)
+    except Exception:
+        return True
 
 
 _ERROR_LINE = re.compile(r"^(?P<name>[^:\s]+): built with (?P<version>[^,\s]+),")
@@ -435,24 +411,15 @@ def mismatch_message(errors: list[str]) -> str:
 
 
 def _pin(name: str, version: str, relax: bool) -> str:
-    if relax:
-        release = _release(version)
-        if release:
-            minor = release[1] if len(release) > 1 else 0
-            return f"{name}>={release[0]}.{minor},<{release[0] + 1}"
-    return f"{name}=={version}"
+    relaxed = _relaxed(version) if relax else []
+    return name + ",".join(relaxed) if relaxed else f"{name}=={version}"
 
 
 def requirements_txt(env: dict) -> str:
     """`requirements.txt` for the environment: declared pip requirements, then the `built_with` pins
     (relaxed to `>=x.y,<x+1` when the record says `relax_version`) of packages not declared."""
     declared = list(env.get("pip_requirements") or [])
-    keys = set()
-    for text in declared:
-        try:
-            keys.add(parse_requirement(text)["key"])
-        except InvalidArgumentError:
-            pass
+    keys = _keys(declared, conda=False)
     lines = [f"# Python {env.get('python_version', '')} environment of a model saved by jupyter_mreg"]
     lines += declared
     relax = bool(env.get("relax_version"))
@@ -467,12 +434,7 @@ def conda_yml(env: dict) -> str:
     import yaml
 
     conda = list(env.get("conda_dependencies") or [])
-    conda_keys = set()
-    for text in conda:
-        try:
-            conda_keys.add(parse_requirement(text, conda=True)["key"])
-        except InvalidArgumentError:
-            pass
+    conda_keys = _keys(conda, conda=True)
     pip_lines = []
     for line in requirements_txt(env).splitlines():
         if not line or line.startswith("#"):
@@ -488,6 +450,17 @@ def conda_yml(env: dict) -> str:
     return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
 
 
+def _keys(requirements: list[str], *, conda: bool) -> set[str]:
+    """The PEP 503 names of recorded requirements (ones that cannot be parsed are left out)."""
+    keys = set()
+    for text in requirements:
+        try:
+            keys.add(parse_requirement(text, conda=conda)["key"])
+        except InvalidArgumentError:
+            pass
+    return keys
+
+
 def _release(version: str) -> tuple[int, ...]:
     match = _RELEASE_RE.match(str(version))
     if not match:
@@ -495,11 +468,19 @@ def _release(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in match.group(1).split("."))
 
 
+def _relaxed(version: str) -> list[str]:
+    """`==x.y.z` relaxed to `[">=x.y", "<x+1"]`; `[]` when `version` has no numeric release."""
+    release = _release(version)
+    if not release:
+        return []
+    minor = release[1] if len(release) > 1 else 0
+    return [f">={release[0]}.{minor}", f"<{release[0] + 1}"]
+
+
 def clear_caches() -> None:
     """Forget what was learnt about installed distributions (after installing packages in a session)."""
-    global _all_packages
     _module_dists.clear()
     _dist_info.clear()
     _dist_raw_requires.clear()
     _dist_requires.clear()
-    _all_packages = None
+    distributions_by_top_level.cache_clear()

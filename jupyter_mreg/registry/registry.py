@@ -44,7 +44,10 @@ class Registry:
             schema = (parse_identifier(schema_name, "Schema name") if schema_name
                       else session.get_current_schema() or "PUBLIC")
         self._database, self._schema = database, schema
-        self._options = dict(options or {})
+        unknown = sorted(set(options or {}) - {"enable_monitoring"})
+        if unknown:
+            raise InvalidArgumentError(f"Registry options {unknown} are unknown: the only option is 'enable_monitoring'.")
+        self._options = {"enable_monitoring": True, **(options or {})}
         catalog = session.catalog
         with catalog.read() as conn:
             exists = q.schema_exists(conn, database, schema)

@@ -144,3 +144,11 @@ def test_history_records_time_user_role_and_action(reg, churn, pipe):
     assert actions == ["CREATE_MODEL", "LOG_MODEL", "SET_METRIC", "SET_ALIAS", "SET_COMMENT"]
     assert history["event_time"].is_monotonic_increasing
     assert history.iloc[-1]["details"] == {"comment": "the model"}
+
+
+def test_unknown_registry_option_is_named(session):
+    from jupyter_mreg.registry import Registry
+
+    with pytest.raises(MregError, match=r"Registry options \['colour'\] are unknown"):
+        Registry(session=session, options={"colour": "blue"})
+    assert Registry(session=session, options={"enable_monitoring": False}).location == "MODEL_REGISTRY.PUBLIC"

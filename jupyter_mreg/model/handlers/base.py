@@ -30,8 +30,9 @@ class ModelHandler:
         """The methods to expose: `options["target_methods"]` if given, else the defaults `model` has."""
         wanted = options.get("target_methods")
         if wanted is not None:
-            return list(wanted)
-        return [m for m in cls.default_target_methods if callable(getattr(model, m, None))]
+            return [wanted] if isinstance(wanted, str) else list(wanted)
+        # Asked of the instance: a method may be hidden per object (sklearn's `available_if` on pipelines).
+        return [m for m in cls.default_target_methods if has_method(model, m)]
 
     @classmethod
     def infer_task(cls, model: Any) -> Task:
@@ -61,3 +62,11 @@ class ModelHandler:
     def invoke(cls, model: Any, method: str, data: Any, params: dict) -> Any:
         """Call `method` on a validated pandas DataFrame; the result is formatted by the caller."""
         return getattr(model, method)(data, **params)
+
+
+def has_method(model: Any, method: str) -> bool:
+    """True if `model.<method>` is callable; False also when reading the attribute raises anything."""
+    try:
+        return callable(getattr(model, method, None))
+    except Exception:  # a property-like attribute that raises something other than AttributeError
+        return False

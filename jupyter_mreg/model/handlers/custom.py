@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import functools
 import importlib
 import inspect
 import io
@@ -27,20 +26,19 @@ import os
 import pickle
 import re
 import shutil
-import site
 import sys
-import sysconfig
 import types
 from pathlib import Path, PurePath
 from typing import Any, ClassVar, Iterable
 
 from jupyter_mreg.errors import EnvironmentMismatchError, InvalidArgumentError, UnsupportedModelError
 from jupyter_mreg.model.handlers.base import ModelHandler
+from jupyter_mreg.model.local_modules import is_local_module
+from jupyter_mreg.model.pickling import pickled_by_value
 
 CLASS_FILE = "model_class.pkl"
 INIT_ARGS_FILE = "init_args.pkl"
 INSTANCE_FILE = "model_instance.pkl"
-_OWN_PACKAGE = __name__.split(".")[0]
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
@@ -93,15 +91,7 @@ class Handler(ModelHandler):
     def modules(cls, model: Any) -> list[str]:
         from jupyter_mreg.model.handlers import find_handler
 
-        names: list[str] = []
-        klass = type(model)
-        for base in klass.__mro__:
-            if base is not object:
-                names.append(base.__module__.split(".")[0])
-        for obj in _referenced_globals(klass):
-            mod = obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", None)
-            if isinstance(mod, str):
-                names.append(mod.split(".")[0])
+        names = [n.split(".")[0] for n in _class_code_modules(type(model))]
         context = getattr(model, "context", None)
         for ref in getattr(context, "model_refs", {}).values():
             names.extend(find_handler(ref.model).modules(ref.model))
@@ -150,7 +140,7 @@ class Handler(ModelHandler):
                 for m in inference_methods(klass)
             },
         }
-        with _pickled_by_value(by_value):
+        with pickled_by_value(by_value):
             try:
                 (path / CLASS_FILE).write_bytes(cloudpickle.dumps(klass))
             except Exception as exc:
@@ -388,83 +378,18 @@ def _load_class(file: Path, meta: dict) -> type:
         ) from exc
 
 
-# --- what to pickle by value -----------------------------------------------------------------------------
+# --- the code a class uses, and which of it to pickle by value ------------------------------------------
 
 
-@functools.lru_cache(maxsize=1)
-def _library_dirs() -> tuple[str, ...]:
-    dirs: set[str] = set()
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        p = sysconfig.get_paths().get(key)
-        if p:
-            dirs.add(p)
-    try:
-        dirs.update(site.getsitepackages())
-    except AttributeError:  # some embedded interpreters lack it
-        pass
-    user = getattr(site, "getusersitepackages", lambda: None)()
-    if user:
-        dirs.add(user)
-    dirs.update(p for p in sys.path if p.endswith(("site-packages", "dist-packages")))
-    return tuple(sorted({os.path.realpath(d) for d in dirs}))
-
-
-@functools.lru_cache(maxsize=1)
-def _distributions_by_top_level() -> dict[str, list[str]]:
-    import importlib.metadata
-
-    try:
-        return dict(importlib.metadata.packages_distributions())
-    except Exception:
-        return {}
-
-
-def _editable_install(top: str, loc: str) -> bool:
-    """True if `loc` belongs to a distribution installed in editable mode (`pip install -e`): installed code
-    the environment capture records, not a loose local file. A mere name clash (a local `utils.py` while some
-    distribution ships a top-level `utils`) does not count."""
-    import importlib.metadata
-    from urllib.parse import unquote, urlparse
-
-    for dist_name in _distributions_by_top_level().get(top, []):
-        try:
-            direct = importlib.metadata.distribution(dist_name).read_text("direct_url.json")
-            url = json.loads(direct).get("url", "") if direct else ""
-        except Exception:
-            continue
-        if url.startswith("file://"):
-            root = os.path.realpath(unquote(urlparse(url).path))
-            if loc == root or loc.startswith(root + os.sep):
-                return True
-    return False
-
-
-def _module_location(mod: types.ModuleType) -> str | None:
-    file = getattr(mod, "__file__", None)
-    if file:
-        return os.path.realpath(file)
-    paths = list(getattr(mod, "__path__", []) or [])
-    return os.path.realpath(paths[0]) if paths else None
-
-
-def _is_local_module(name: str) -> bool:
-    """True if `name`'s top-level package is a user's own code: a .py (or folder) outside the standard
-    library and site-packages, not an installed distribution, and not jupyter_mreg itself."""
-    top = name.split(".")[0]
-    if top in ("__main__", _OWN_PACKAGE, "builtins") or top in sys.builtin_module_names:
-        return False
-    if top in getattr(sys, "stdlib_module_names", ()):
-        return False
-    mod = sys.modules.get(top)
-    if mod is None:
-        return False
-    loc = _module_location(mod)
-    if loc is None:
-        return False
-    for d in _library_dirs():
-        if loc == d or loc.startswith(d + os.sep):
-            return False
-    return not _editable_install(top, loc)
+def _class_code_modules(klass: type) -> list[str]:
+    """Full names of the modules a class's code comes from: its own and its bases' modules, then the
+    modules of the objects its methods reach through their globals."""
+    names = [base.__module__ for base in klass.__mro__ if base is not object]
+    for obj in _referenced_globals(klass):
+        mod = obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", None)
+        if isinstance(mod, str):
+            names.append(mod)
+    return names
 
 
 def _referenced_globals(klass: type) -> list[Any]:
@@ -499,14 +424,7 @@ def _code_names(code: types.CodeType) -> set[str]:
 def _by_value_modules(klass: type, options: dict) -> list[str]:
     """Top-level names of the local modules to pickle by value: the class's (and its bases') module, the
     local modules its methods use, and any `options["_by_value_modules"]` (module objects or names)."""
-    names: list[str] = []
-    for base in klass.__mro__:
-        names.append(base.__module__)
-    for obj in _referenced_globals(klass):
-        mod = obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", None)
-        if isinstance(mod, str):
-            names.append(mod)
-    out = [n.split(".")[0] for n in names if _is_local_module(n)]
+    out = [n.split(".")[0] for n in _class_code_modules(klass) if is_local_module(n)]
     for m in options.get("_by_value_modules") or ():
         name = m.__name__ if isinstance(m, types.ModuleType) else str(m)
         if name not in sys.modules:
@@ -516,35 +434,3 @@ def _by_value_modules(klass: type, options: dict) -> list[str]:
                 raise InvalidArgumentError(f"ext_modules entry {name!r} cannot be imported: {exc}") from exc
         out.append(name)
     return list(dict.fromkeys(out))
-
-
-class _pickled_by_value:
-    """Register modules with cloudpickle's pickle-by-value list for the duration of a dump."""
-
-    def __init__(self, names: list[str]) -> None:
-        self.names = names
-        self.added: list[types.ModuleType] = []
-
-    def __enter__(self) -> _pickled_by_value:
-        import cloudpickle
-
-        already = cloudpickle.list_registry_pickle_by_value()
-        try:
-            for name in self.names:
-                if name not in already:
-                    mod = sys.modules[name]
-                    cloudpickle.register_pickle_by_value(mod)
-                    self.added.append(mod)
-        except (KeyError, ValueError) as exc:
-            self.__exit__(None, None, None)
-            raise InvalidArgumentError(f"Module {name!r} cannot be pickled by value: {exc}") from exc
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        import cloudpickle
-
-        for mod in self.added:
-            try:
-                cloudpickle.unregister_pickle_by_value(mod)
-            except ValueError:
-                pass

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from jupyter_mreg.errors import UnsupportedModelError
-from jupyter_mreg.model.handlers.base import ModelHandler
+from jupyter_mreg.model.handlers.base import ModelHandler, has_method
 from jupyter_mreg.model.task import Task
 
 _MODEL_FILE = "model.pkl"
@@ -40,15 +40,7 @@ class Handler(ModelHandler):
 
         if isinstance(model, type) or not isinstance(model, BaseEstimator):
             return False
-        return any(_has_method(model, m) for m in cls.default_target_methods)
-
-    @classmethod
-    def target_methods(cls, model: Any, options: dict) -> list[str]:
-        wanted = options.get("target_methods")
-        if wanted is not None:
-            return [wanted] if isinstance(wanted, str) else list(wanted)
-        # `hasattr` matters for pipelines: `available_if` hides the methods their final step lacks.
-        return [m for m in cls.default_target_methods if _has_method(model, m)]
+        return any(has_method(model, m) for m in cls.default_target_methods)
 
     @classmethod
     def infer_task(cls, model: Any) -> Task:
@@ -121,13 +113,6 @@ class Handler(ModelHandler):
     @classmethod
     def invoke(cls, model: Any, method: str, data: Any, params: dict) -> Any:
         return getattr(model, method)(_as_fitted_input(model, data), **(params or {}))
-
-
-def _has_method(model: Any, method: str) -> bool:
-    try:
-        return callable(getattr(model, method, None))
-    except Exception:  # a property-like attribute that raises something other than AttributeError
-        return False
 
 
 def _final_estimator(model: Any) -> Any:

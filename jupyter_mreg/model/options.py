@@ -1,0 +1,185 @@
+"""What a caller may pass to `save_package` besides the model, checked and normalised: the `options` dict
+(common and per-method options, plus each handler's `extra_options`), `task`, `target_platforms` and
+`ext_modules`. Every mistake raises `InvalidArgumentError` naming the option and what it accepts."""
+
+from __future__ import annotations
+
+import sys
+import types
+import warnings
+from enum import Enum
+from typing import Any
+
+from jupyter_mreg.errors import InvalidArgumentError
+from jupyter_mreg.model.manifest import jsonable
+from jupyter_mreg.model.task import Task
+
+COMMON_OPTIONS = frozenset({
+    "target_methods", "relax_version", "function_type", "method_options", "embed_local_ml_library",
+    "enable_explainability", "save_location", "capture_sample_input_data", "model_init_once", "volatility",
+})
+METHOD_OPTIONS = frozenset({"case_sensitive", "max_batch_size", "function_type", "volatility"})
+FUNCTION_TYPES = ("FUNCTION", "TABLE_FUNCTION")
+VOLATILITIES = ("IMMUTABLE", "VOLATILE")
+TARGET_PLATFORMS = ("WAREHOUSE", "SNOWPARK_CONTAINER_SERVICES")
+_PRIVATE_OPTIONS = ("_by_value_modules",)  # set by save_package for the handler (`ext_modules`), never by users
+
+
+def validate_options(options: dict, handler: type) -> dict:
+    """`options` checked against the common options and the handler's `extra_options`, normalised in place
+    (target_methods a de-duplicated list, function types and volatilities upper-case text)."""
+    known = COMMON_OPTIONS | set(handler.extra_options)
+    known -= set(_PRIVATE_OPTIONS)
+    unknown = sorted(str(k) for k in options if k not in known)
+    if unknown:
+        raise InvalidArgumentError(
+            f"Unknown option(s) {', '.join(repr(k) for k in unknown)} for a {handler.name} model. "
+            f"Known options: {', '.join(sorted(known))}."
+        )
+    if "target_methods" in options and options["target_methods"] is not None:
+        tm = options["target_methods"]
+        if isinstance(tm, str):
+            tm = [tm]
+        if not isinstance(tm, (list, tuple)) or not tm or not all(isinstance(m, str) and m for m in tm):
+            raise InvalidArgumentError(
+                f"Option target_methods must be a non-empty list of method names, got {options['target_methods']!r}."
+            )
+        options["target_methods"] = list(dict.fromkeys(tm))
+    if options.get("function_type") is not None:
+        options["function_type"] = function_type(options["function_type"], "option function_type")
+    if options.get("volatility") is not None:
+        options["volatility"] = volatility(options["volatility"], "option volatility")
+    method_options = options.get("method_options")
+    if method_options is not None:
+        if not isinstance(method_options, dict):
+            raise InvalidArgumentError(
+                f"Option method_options must be a dict {{method name: {{option: value}}}}, got {method_options!r}."
+            )
+        clean: dict[str, dict] = {}
+        for method, mo in method_options.items():
+            if not isinstance(mo, dict):
+                raise InvalidArgumentError(
+                    f"method_options[{method!r}] must be a dict of {sorted(METHOD_OPTIONS)}, got {mo!r}."
+                )
+            bad = sorted(str(k) for k in mo if k not in METHOD_OPTIONS)
+            if bad:
+                raise InvalidArgumentError(
+                    f"Unknown method option(s) {', '.join(repr(k) for k in bad)} in method_options[{method!r}]. "
+                    f"Known method options: {', '.join(sorted(METHOD_OPTIONS))}."
+                )
+            mo = dict(mo)
+            if mo.get("function_type") is not None:
+                mo["function_type"] = function_type(mo["function_type"], f"method_options[{method!r}].function_type")
+            if mo.get("volatility") is not None:
+                mo["volatility"] = volatility(mo["volatility"], f"method_options[{method!r}].volatility")
+            if mo.get("max_batch_size") is not None:
+                mbs = mo["max_batch_size"]
+                if isinstance(mbs, bool) or not isinstance(mbs, int) or mbs <= 0:
+                    raise InvalidArgumentError(
+                        f"method_options[{method!r}].max_batch_size must be a positive integer, got {mbs!r}."
+                    )
+            clean[str(method)] = mo
+        options["method_options"] = clean
+    return options
+
+
+def enum_text(value: Any) -> Any:
+    """An enum's value (or name, when the value is not text), upper-cased; other text upper-cased."""
+    if isinstance(value, Enum):
+        value = value.value if isinstance(value.value, str) else value.name
+    return value.upper() if isinstance(value, str) else value
+
+
+def function_type(value: Any, what: str) -> str:
+    """`value` as one of FUNCTION_TYPES (`what` names it in the error)."""
+    return _one_of(value, FUNCTION_TYPES, what)
+
+
+def volatility(value: Any, what: str) -> str:
+    """`value` as one of VOLATILITIES (`what` names it in the error)."""
+    return _one_of(value, VOLATILITIES, what)
+
+
+def _one_of(value: Any, allowed: tuple[str, ...], what: str) -> str:
+    text = enum_text(value)
+    if text not in allowed:
+        raise InvalidArgumentError(f"Invalid {what} {value!r}: expected one of {', '.join(allowed)}.")
+    return text
+
+
+def resolve_task(inferred: Task, given: Task | str | None) -> Task:
+    """The task to record: the handler's inferred one when it knows one (warning when `given` differs),
+    else `given` (a Task or its name)."""
+    if given is None:
+        user = Task.UNKNOWN
+    elif isinstance(given, Task):
+        user = given
+    else:
+        text = given.value if isinstance(given, Enum) else str(given)
+        try:
+            user = Task[text.strip().upper()]
+        except KeyError:
+            raise InvalidArgumentError(
+                f"Invalid task {given!r}: expected a Task or one of {', '.join(t.value for t in Task)}."
+            ) from None
+    if inferred == Task.UNKNOWN:
+        return user
+    if user not in (Task.UNKNOWN, inferred):
+        warnings.warn(
+            f"Inferred Task: {inferred.name} is used as task for this model version and passed argument Task: "
+            f"{user.name} is ignored.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return inferred
+
+
+def resolve_target_platforms(value: Any, methods: list[dict]) -> list[str]:
+    """`value` as a de-duplicated list of TARGET_PLATFORMS; None gives the default for `methods`."""
+    if value is None:
+        # As Snowflake: table functions run in the warehouse only, so a model that has one defaults there.
+        if any(m["function_type"] == "TABLE_FUNCTION" for m in methods):
+            return ["WAREHOUSE"]
+        return list(TARGET_PLATFORMS)
+    if isinstance(value, (str, Enum)):
+        value = [value]
+    out: list[str] = []
+    for item in value:
+        text = enum_text(item)
+        if text not in TARGET_PLATFORMS:
+            raise InvalidArgumentError(
+                f"Invalid target platform {item!r}: expected a list of {', '.join(TARGET_PLATFORMS)}."
+            )
+        if text not in out:
+            out.append(text)
+    if not out:
+        raise InvalidArgumentError(f"target_platforms is empty: give at least one of {', '.join(TARGET_PLATFORMS)}.")
+    return out
+
+
+def validate_ext_modules(ext_modules: Any) -> list[types.ModuleType]:
+    """`ext_modules` (one module or a list) as a de-duplicated list of imported module objects."""
+    if ext_modules is None:
+        return []
+    if isinstance(ext_modules, types.ModuleType):
+        ext_modules = [ext_modules]
+    out: list[types.ModuleType] = []
+    for m in ext_modules:
+        if not isinstance(m, types.ModuleType):
+            raise InvalidArgumentError(
+                f"ext_modules must hold imported module objects (`import mymodule; ext_modules=[mymodule]`), "
+                f"got {m!r} of type {type(m).__name__}."
+            )
+        if sys.modules.get(m.__name__) is not m:
+            raise InvalidArgumentError(
+                f"ext_modules entry {m.__name__!r} is not in sys.modules: import it with an `import` statement "
+                "before logging the model."
+            )
+        if m not in out:
+            out.append(m)
+    return out
+
+
+def recorded_options(options: dict) -> dict:
+    """The options as the manifest records them: JSON values only, private options left out."""
+    return jsonable({k: v for k, v in options.items() if k not in _PRIVATE_OPTIONS})
