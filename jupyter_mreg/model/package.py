@@ -153,15 +153,16 @@ def _empty_folder(root: Path) -> None:
                 pass
 
 
-def load_package(path: str | os.PathLike, *, options: dict | None = None) -> Any:
+def load_package(path: str | os.PathLike, *, options: dict | None = None, manifest: dict | None = None) -> Any:
     """Rebuild the original Python object from the package in folder `path`.
 
     The package's `code/` folders go to the front of `sys.path` first (and stay there: the object's code
     may import lazily), so classes from `code_paths` unpickle in a fresh process. Loading a pickle runs
-    code: load only packages from registries you trust.
+    code: load only packages from registries you trust. A caller that already holds the manifest (the
+    registry keeps it in its catalog) passes it and saves parsing the YAML.
     """
     root = Path(path)
-    manifest = read_manifest(root)
+    manifest = manifest if manifest is not None else read_manifest(root)
     activate_code_paths(root, manifest)
     handler = get_handler(manifest["model_type"])
     try:

@@ -11,10 +11,12 @@ import re
 import shutil
 import tempfile
 import threading
+import time
+import uuid
 import warnings
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from jupyter_mreg.errors import EnvironmentMismatchError
 
@@ -53,9 +55,10 @@ def check_environment(manifest: dict, *, force: bool, what: str) -> None:
         warnings.warn(message + " Loading anyway because force=True.", RuntimeWarning, stacklevel=3)
 
 
-def load_version(session: Any, key: tuple, files: dict[str, tuple[str, int]], manifest: dict, *,
+def load_version(session: Any, key: tuple, files: Callable[[], dict[str, tuple[str, int]]], manifest: dict, *,
                  what: str, force: bool = False, options: dict | None = None, use_cache: bool = True) -> Any:
-    """The version's original Python object; `key` identifies the version (it is immutable)."""
+    """The version's original Python object; `key` identifies the version (it is immutable), `files`
+    gives its file list (asked only when the object is not cached)."""
     cache_key = (session.catalog_url, *key, repr(sorted((options or {}).items())))
     if use_cache:
         with _cache_lock:
@@ -68,10 +71,12 @@ def load_version(session: Any, key: tuple, files: dict[str, tuple[str, int]], ma
     # One folder per version and process: the loaded object may keep reading from it (code paths,
     # lazily loaded weights), and another kernel may be using its own copy.
     folder = session.cache_dir / f"{'-'.join(str(k) for k in key)}-p{os.getpid()}"
-    if folder.exists():
-        shutil.rmtree(folder)
-    unpack(session, files, folder)
-    obj = load_package(folder, options=options)
+    if folder.exists():  # an earlier load's copy: move it aside now, delete it off the caller's clock
+        stale = folder.with_name(f".stale-{uuid.uuid4().hex}")
+        folder.rename(stale)
+        threading.Thread(target=shutil.rmtree, args=(stale,), kwargs={"ignore_errors": True}, daemon=True).start()
+    unpack(session, files(), folder)
+    obj = load_package(folder, options=options, manifest=manifest)
     _sweep_dead_processes(session.cache_dir)
     with _cache_lock:
         _cache[cache_key] = obj
@@ -81,10 +86,12 @@ def load_version(session: Any, key: tuple, files: dict[str, tuple[str, int]], ma
 
 
 def _sweep_dead_processes(cache_dir: Path) -> None:
-    """Remove unpacked folders left by processes that have exited."""
+    """Remove unpacked folders left by processes that have exited, and leftovers of interrupted work."""
     for entry in cache_dir.iterdir():
         match = re.search(r"-p(\d+)$", entry.name)
-        if match and not _alive(int(match.group(1))):
+        dead = match is not None and not _alive(int(match.group(1)))
+        interrupted = entry.name.startswith(".unpack-") and time.time() - entry.stat().st_mtime > 3600
+        if dead or interrupted or entry.name.startswith(".stale-"):
             shutil.rmtree(entry, ignore_errors=True)
 
 

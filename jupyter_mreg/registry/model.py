@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import String, select, type_coerce
 
 from jupyter_mreg.errors import AlreadyExistsError, InvalidArgumentError, MregError, NotFoundError
 from jupyter_mreg.registry import queries as q
@@ -106,26 +106,30 @@ class Model:
 
     def show_versions(self) -> pd.DataFrame:
         """One row per version with the columns of Snowflake's `SHOW VERSIONS IN MODEL` (JSON as text)."""
+        v = t.versions.c
         with self._session.catalog.read() as conn:
             model = self._row(conn)
-            aliases = q.aliases_by_version(conn, model)
-            rows = conn.execute(select(
-                t.versions.c.id, t.versions.c.created_on, t.versions.c.name, t.versions.c.metadata,
-                t.versions.c.comment, t.versions.c.manifest, t.versions.c.model_type, t.versions.c.task,
-                t.versions.c.size).where(t.versions.c.model_id == model.id)
-                .order_by(t.versions.c.created_on, t.versions.c.id)).all()
-        records = []
-        for r in rows:
-            manifest = json.loads(r.manifest)
-            records.append((
-                r.created_on, r.name, json.dumps(aliases.get(r.id, [])), self._qn.database, self._qn.schema,
-                self._qn.name, r.id == model.default_version_id,
-                json.dumps([m["name"] for m in manifest.get("methods", [])]), r.metadata,
-                json.dumps(manifest.get("user_data", {})), r.comment,
-                json.dumps({"framework": r.model_type, "task": r.task, "client": _client()}), r.size,
-                json.dumps(manifest.get("runnable_in", []))))
-        frame = pd.DataFrame.from_records(records, columns=SHOW_VERSIONS_COLUMNS)
-        frame["created_on"] = pd.to_datetime(frame["created_on"], utc=True)
+            user = q.user_aliases(conn, model.id)
+            rows = conn.execute(select(  # created_on as stored: pandas parses a column faster than row by row
+                v.id, type_coerce(v.created_on, String), v.name, v.metadata, v.user_data, v.comment, v.model_attributes, v.size,
+                v.functions, v.runnable_in).where(v.model_id == model.id).order_by(v.created_on, v.id)
+            ).cursor.fetchall()  # plain driver tuples: no per-row Row objects for thousands of versions
+        ids, created, names, metadata, user_data, comments, attributes, sizes, functions, runnable = (
+            zip(*rows) if rows else [()] * 10)
+        n = len(rows)
+        # FIRST/LAST come from the sorted rows: no extra queries on a model with thousands of versions
+        system = {"DEFAULT": model.default_version_id, "FIRST": ids[0], "LAST": ids[-1]} if n else {}
+        aliases = q.group_aliases(system, user)
+        frame = pd.DataFrame({
+            "created_on": pd.to_datetime(pd.Series(created, dtype=object), utc=True, format="ISO8601"),
+            "name": names,
+            "aliases": [json.dumps(aliases[i]) if i in aliases else "[]" for i in ids],
+            "database_name": [self._qn.database] * n, "schema_name": [self._qn.schema] * n,
+            "model_name": [self._qn.name] * n,
+            "is_default_version": [i == model.default_version_id for i in ids],
+            "functions": functions, "metadata": metadata, "user_data": user_data, "comment": comments,
+            "model_attributes": attributes, "size": sizes, "runnable_in": runnable,
+        }, columns=SHOW_VERSIONS_COLUMNS)
         return frame
 
     def delete_version(self, version_name: str) -> None:
@@ -232,7 +236,14 @@ class Model:
             return f"<pre>{exc}</pre>"
 
 
-def _client() -> str:
+def show_versions_fields(manifest: dict) -> dict[str, str]:
+    """The SHOW VERSIONS columns a version's manifest determines, as stored JSON text."""
     from jupyter_mreg._version import __version__
 
-    return f"jupyter_mreg {__version__}"
+    return {
+        "functions": json.dumps([m["name"] for m in manifest.get("methods", [])]),
+        "user_data": json.dumps(manifest.get("user_data", {})),
+        "model_attributes": json.dumps({"framework": manifest["model_type"], "task": manifest.get("task", "UNKNOWN"),
+                                        "client": f"jupyter_mreg {__version__}"}),
+        "runnable_in": json.dumps(manifest.get("runnable_in", [])),
+    }

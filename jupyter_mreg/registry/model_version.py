@@ -41,12 +41,8 @@ class ModelVersion:
         """The version's catalog row (`NotFoundError` if it was deleted)."""
         if conn is None:
             with self._session.catalog.read() as conn:
-                return self._row(conn)
-        model = q.require_model(conn, self._qn)
-        row = q.version_row(conn, model.id, self._version)
-        if row is None:
-            raise NotFoundError(f"Unable to find version {self._version} in model {self._qn}.")
-        return row
+                return q.require_version(conn, self._qn, self._version)
+        return q.require_version(conn, self._qn, self._version)
 
     @property
     def manifest(self) -> dict:
@@ -169,17 +165,16 @@ class ModelVersion:
         return Task(self.manifest.get("task", "UNKNOWN"))
 
     # --- using the model ------------------------------------------------------------------------------
-    def _files(self, row) -> dict[str, tuple[str, int]]:
+    def _files(self, version_id: int) -> dict[str, tuple[str, int]]:
         with self._session.catalog.read() as conn:
-            return {r.path: (r.sha256, r.size) for r in conn.execute(
-                select(t.version_files).where(t.version_files.c.version_id == row.id))}
+            return q.version_files(conn, version_id)
 
     def _load(self, *, force: bool, options: dict | None, use_cache: bool) -> Any:
         from jupyter_mreg.registry.loading import load_version
 
         row = self._row()
         key = (row.id, row.created_on.strftime("%Y%m%d%H%M%S%f"))
-        return load_version(self._session, key, self._files(row), self.manifest, what=self._what(),
+        return load_version(self._session, key, lambda: self._files(row.id), self.manifest, what=self._what(),
                             force=force, options=options, use_cache=use_cache)
 
     def load(self, *, force: bool = False, options: dict | None = None) -> Any:
@@ -204,7 +199,7 @@ class ModelVersion:
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
             raise InvalidArgumentError(f"Target path {target} for exporting model {self._qn} version "
                                        f"{self._version} must be an empty folder or not exist.")
-        self._session.artifacts.materialize(self._files(self._row()), target)
+        self._session.artifacts.materialize(self._files(self._row().id), target)
 
     def _what(self) -> str:
         return f"model {self._qn} version {self._version}"

@@ -82,6 +82,24 @@ def version_rows(conn: Connection, model_id: int) -> list[Row]:
                              .order_by(t.versions.c.created_on, t.versions.c.id)))
 
 
+def require_version(conn: Connection, qn: QualifiedName, version: str) -> Row:
+    """A version's row by model and version name in one query; `NotFoundError` naming what is missing."""
+    v, m = t.versions.c, t.models.c
+    row = conn.execute(select(t.versions).join(t.models, v.model_id == m.id).where(
+        m.database_name == qn.database, m.schema_name == qn.schema, m.name == qn.name, v.name == version)).first()
+    if row is None:
+        require_model(conn, qn)
+        raise NotFoundError(f"Unable to find version {version} in model {qn}.")
+    return row
+
+
+def version_files(conn: Connection, version_id: int) -> dict[str, tuple[str, int]]:
+    """A version's files: path → (sha256, size)."""
+    f = t.version_files.c
+    return {path: (sha, size) for path, sha, size in conn.execute(
+        select(f.path, f.sha256, f.size).where(f.version_id == version_id))}
+
+
 def version_row(conn: Connection, model_id: int, name: str) -> Row | None:
     return conn.execute(select(t.versions).where(
         t.versions.c.model_id == model_id, t.versions.c.name == name)).first()
@@ -118,12 +136,16 @@ def resolve_version(conn: Connection, model: Row, qn: QualifiedName, name_or_ali
 
 def aliases_by_version(conn: Connection, model: Row) -> dict[int, list[str]]:
     """version id → its aliases, system aliases included (as SHOW VERSIONS lists them)."""
+    return group_aliases(system_alias_ids(conn, model), user_aliases(conn, model.id))
+
+
+def group_aliases(system: dict[str, int], user: dict[str, int]) -> dict[int, list[str]]:
+    """version id → aliases: system aliases first (DEFAULT, FIRST, LAST), then user aliases by name."""
     result: dict[int, list[str]] = {}
-    system = system_alias_ids(conn, model)
     for alias in SYSTEM_ALIASES:
-        if alias in system:
+        if system.get(alias) is not None:
             result.setdefault(system[alias], []).append(alias)
-    for alias, vid in sorted(user_aliases(conn, model.id).items()):
+    for alias, vid in sorted(user.items()):
         result.setdefault(vid, []).append(alias)
     return result
 

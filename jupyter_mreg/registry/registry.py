@@ -16,6 +16,7 @@ from jupyter_mreg.errors import AlreadyExistsError, InvalidArgumentError, MregEr
 from jupyter_mreg.registry import queries as q
 from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier, parse_qualified
 from jupyter_mreg.registry.metadata import dump_metadata, metrics_metadata
+from jupyter_mreg.registry.model import show_versions_fields
 from jupyter_mreg.registry.names import random_version_name
 from jupyter_mreg.store import tables as t
 
@@ -199,7 +200,8 @@ class Registry:
                 model_id=model_id, name=version, created_on=q.now(), comment=comment,
                 owner=session.get_current_role(), metadata=metadata, manifest=json.dumps(manifest),
                 model_type=manifest["model_type"], task=manifest.get("task", "UNKNOWN"),
-                size=sum(size for _, size in files.values()))).inserted_primary_key[0]
+                size=sum(size for _, size in files.values()), **show_versions_fields(manifest)
+            )).inserted_primary_key[0]
         except SqlIntegrityError as exc:  # a writer on another machine won the race (PostgreSQL)
             raise _duplicate(qn, version) from exc
         if files:
@@ -217,9 +219,7 @@ class Registry:
         from jupyter_mreg.registry.model_version import ModelVersion
 
         src = source._row()
-        with self._session.catalog.read() as conn:
-            files = {r.path: (r.sha256, r.size) for r in conn.execute(
-                select(t.version_files).where(t.version_files.c.version_id == src.id))}
+        files = source._files(src.id)
         with self._session.catalog.write() as conn:
             version = self._insert_version(
                 conn, qn, version, json.loads(src.manifest), files, comment=src.comment, metadata=src.metadata,

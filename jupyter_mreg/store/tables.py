@@ -6,7 +6,7 @@ exact match. Times are naive UTC. JSON columns hold text, so SQLite and PostgreS
 
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Column, DateTime, ForeignKey, Integer, MetaData, PrimaryKeyConstraint,
+from sqlalchemy import (BigInteger, Column, DateTime, ForeignKey, Index, Integer, MetaData, PrimaryKeyConstraint,
                         String, Table, Text, UniqueConstraint)
 
 metadata = MetaData()
@@ -53,7 +53,13 @@ versions = Table(
     Column("model_type", String(64), nullable=False),
     Column("task", String(64), nullable=False),
     Column("size", BigInteger, nullable=False),
+    # SHOW VERSIONS columns derived from the manifest at log time, so listing never parses manifests
+    Column("functions", Text, nullable=False, default="[]"),
+    Column("user_data", Text, nullable=False, default="{}"),
+    Column("model_attributes", Text, nullable=False, default="{}"),
+    Column("runnable_in", Text, nullable=False, default="[]"),
     UniqueConstraint("model_id", "name", name="uq_versions_name"),
+    Index("ix_versions_model_created", "model_id", "created_on", "id"),  # listing in creation order
 )
 
 version_files = Table(

@@ -238,3 +238,14 @@ def test_requirements_txt_and_conda_yml():
 def test_clear_caches_then_capture_again(sk_env):
     environment.clear_caches()
     assert capture(["sklearn"])["built_with"] == sk_env["built_with"]
+
+
+def test_installed_version_sees_a_package_installed_meanwhile(tmp_path, monkeypatch):
+    """A `pip install` in a running kernel adds a dist-info folder: the next check must see it."""
+    from jupyter_mreg.model.environment import installed_version
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert installed_version("fresh-package") is None
+    (tmp_path / "fresh_package-2.1.0.dist-info").mkdir()
+    assert installed_version("fresh-package") == "2.1.0"
+    assert installed_version("Fresh_Package") == "2.1.0"
