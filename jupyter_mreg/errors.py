@@ -47,6 +47,10 @@ class DataValidationError(MregError, ValueError):
     """Input data does not match a method's signature."""
 
 
+class InferenceError(MregError):
+    """The model's own code failed on the input given to `run()`; the original error is the cause."""
+
+
 class EnvironmentMismatchError(MregError, ValueError):
     """The running Python environment differs from the one the model was built with."""
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from jupyter_mreg.errors import InvalidArgumentError, NotFoundError
+from jupyter_mreg.errors import InferenceError, InvalidArgumentError, MregError, NotFoundError
 from jupyter_mreg.model import model_signature as ms
 from jupyter_mreg.model.handlers import get_handler
 
@@ -21,6 +21,10 @@ def select_method(methods: list[dict], function_name: str | None, where: str) ->
 
     `methods` are the manifest's method records; `where` names the version, e.g. `MYDB.ML.M version V1`.
     """
+    if function_name is not None and not isinstance(function_name, str):
+        raise InvalidArgumentError(
+            f"function_name must be a method name (str), found {type(function_name).__name__} {function_name!r}. "
+            f"Available: {[m['name'] for m in methods]}.")
     if function_name is None:
         if len(methods) != 1:
             raise InvalidArgumentError(
@@ -39,30 +43,35 @@ def select_method(methods: list[dict], function_name: str | None, where: str) ->
 
 
 def run_method(model: Any, model_type: str, method: dict, data: Any, *, partition_column: str | None = None,
-               strict_input_validation: bool = False, params: dict | None = None) -> pd.DataFrame:
-    """Call `method` (a manifest method record) of the loaded `model` on `data`; a pandas DataFrame out."""
+               strict_input_validation: bool = False, params: dict | None = None, where: str = "") -> pd.DataFrame:
+    """Call `method` (a manifest method record) of the loaded `model` on `data`; a pandas DataFrame out.
+
+    `where` names the version in error messages, e.g. `MYDB.ML.M version V1`.
+    """
     handler = get_handler(model_type)
     signature = ms.ModelSignature.from_dict(method["signature"])
     call_params = ms.validate_params(params, signature)
     target = method["target_method"]
     if partition_column is not None:
         return _run_partitioned(handler, model, method, signature, data, partition_column,
-                                strict_input_validation, call_params)
+                                strict_input_validation, call_params, where)
     if method.get("is_partitioned"):
         raise InvalidArgumentError(
             f"Method {method['name']} is partitioned: pass `partition_column=` naming the column whose values "
             "split the data into partitions."
         )
     frame = ms.validate_input(data, signature, strict=strict_input_validation, function_name=target)
-    raw = handler.invoke(model, target, frame, call_params)
     is_function = method.get("function_type", "FUNCTION") == "FUNCTION"
+    if is_function and len(frame) == 0:  # many models refuse 0 rows; the answer is known
+        return pd.DataFrame({f.name: pd.Series([], dtype=f.as_dtype()) for f in signature.outputs}, index=frame.index)
+    raw = _invoke(handler, model, method, frame, call_params, where)
     out = ms.format_output(raw, signature, n_rows=len(frame) if is_function else None)
     if is_function and isinstance(data, pd.DataFrame) and not out.index.equals(data.index):
         out.index = data.index  # same rows, same order: keep the caller's index so results join back
     return out
 
 
-def _run_partitioned(handler, model, method, signature, data, partition_column, strict, params) -> pd.DataFrame:
+def _run_partitioned(handler, model, method, signature, data, partition_column, strict, params, where) -> pd.DataFrame:
     if not method.get("is_partitioned"):
         raise InvalidArgumentError(
             f"Method {method['name']} is not partitioned, so `partition_column` cannot be used with it: "
@@ -76,13 +85,27 @@ def _run_partitioned(handler, model, method, signature, data, partition_column, 
         checked = ms.validate_input(part, signature, strict=strict, function_name=method["target_method"])
         if column not in checked.columns:
             checked = checked.assign(**{column: part[column]})  # partitioned code often reads its key
-        out = ms.format_output(handler.invoke(model, method["target_method"], checked, params), signature)
+        out = ms.format_output(_invoke(handler, model, method, checked, params, where), signature)
         if column not in out.columns:
             out = out.assign(**{column: key})
         pieces.append(out)
     if not pieces:
         return pd.DataFrame(columns=[f.name for f in signature.outputs] + [column])
     return pd.concat(pieces, ignore_index=True)
+
+
+def _invoke(handler: Any, model: Any, method: dict, frame: pd.DataFrame, params: dict, where: str) -> Any:
+    """The handler's call, with a failure of the model's own code reported as an `InferenceError`."""
+    try:
+        return handler.invoke(model, method["target_method"], frame, params)
+    except MregError:
+        raise
+    except Exception as exc:
+        raise InferenceError(
+            f"Method {method['name']} of model {where} failed on {len(frame)} input row(s): "
+            f"{type(exc).__name__}: {exc} "
+            "The error comes from the model's own code: check the input values (for example missing values "
+            "the model cannot take) or the model.") from exc
 
 
 def _find_column(frame: pd.DataFrame, name: str) -> str:

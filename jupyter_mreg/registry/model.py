@@ -53,6 +53,7 @@ class Model:
 
     @comment.setter
     def comment(self, comment: str) -> None:
+        q.check_comment(comment, f"model {self._qn}")
         self._update("SET_COMMENT", comment=comment)
 
     description = comment

@@ -70,6 +70,7 @@ class ModelVersion:
 
     @comment.setter
     def comment(self, comment: str) -> None:
+        q.check_comment(comment, self._what())
         with self._session.catalog.write() as conn:
             row = self._row(conn)
             conn.execute(t.versions.update().where(t.versions.c.id == row.id).values(comment=comment))
@@ -188,10 +189,11 @@ class ModelVersion:
         row order (a partitioned method returns its outputs plus the partition column)."""
         from jupyter_mreg.inference.runner import run_method, select_method
 
-        method = select_method(self.manifest["methods"], function_name, f"{self._qn} version {self._version}")
+        where = f"{self._qn} version {self._version}"
+        method = select_method(self.manifest["methods"], function_name, where)
         model = self._load(force=False, options=None, use_cache=True)
         return run_method(model, self.manifest["model_type"], method, X, partition_column=partition_column,
-                          strict_input_validation=strict_input_validation, params=params)
+                          strict_input_validation=strict_input_validation, params=params, where=where)
 
     def export(self, target_path: str | os.PathLike) -> None:
         """Copy the version's files (verified) into `target_path`, which must be empty or not exist."""

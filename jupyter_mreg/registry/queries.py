@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, select
 
-from jupyter_mreg.errors import NotFoundError
+from jupyter_mreg.errors import InvalidArgumentError, NotFoundError
 from jupyter_mreg.registry.identifiers import QualifiedName
 from jupyter_mreg.store import tables as t
 
@@ -23,6 +23,11 @@ SYSTEM_ALIASES = ("DEFAULT", "FIRST", "LAST")
 def now() -> datetime:
     """Naive UTC, as the catalog stores times."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def check_comment(comment: Any, what: str) -> None:
+    if comment is not None and not isinstance(comment, str):
+        raise InvalidArgumentError(f"The comment of {what} must be a string, found {type(comment).__name__}.")
 
 
 def record(conn: Connection, session: Any, action: str, *, database: str | None = None,

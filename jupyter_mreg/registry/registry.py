@@ -139,6 +139,7 @@ class Registry:
                     "When calling log_model with a ModelVersion, only model_name and version_name may be "
                     f"specified. Also given: {sorted(extra)}.")
             return self._copy_version(model, qn, version)
+        q.check_comment(comment, f"model {qn}")
         if version is not None:
             self._refuse_duplicate(qn, version)
         metadata = dump_metadata(metrics_metadata(metrics or {}))

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import update
 
-from jupyter_mreg.errors import (DataValidationError, EnvironmentMismatchError, InvalidArgumentError,
-                                 MetricNotFoundError, NotFoundError)
+from jupyter_mreg.errors import (DataValidationError, EnvironmentMismatchError, InferenceError,
+                                 InvalidArgumentError, MetricNotFoundError, NotFoundError)
 from jupyter_mreg.model.task import Task
 
 
@@ -177,3 +177,26 @@ def test_deleted_model_gives_a_clear_error(reg, mv):
     reg.delete_model("churn")
     with pytest.raises(NotFoundError, match="Unable to find model MYDB.ML.CHURN"):
         mv.comment
+
+
+def test_a_failure_inside_the_model_names_the_version_and_keeps_the_cause(reg, churn):
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = churn
+    mv = reg.log_model(LogisticRegression().fit(X, y), model_name="lr", version_name="v1", sample_input_data=X.head())
+    with pytest.raises(InferenceError, match=r"Method PREDICT of model MYDB.ML.LR version V1 failed on 300 input "
+                                             r"row\(s\): ValueError: Input X contains NaN") as info:
+        mv.run(X.assign(income=np.nan), function_name="predict")
+    assert isinstance(info.value.__cause__, ValueError)
+
+
+def test_zero_rows_give_an_empty_result_with_the_output_columns(mv, churn):
+    out = mv.run(churn[0].iloc[:0], function_name="predict_proba")
+    assert list(out.columns) == ["output_feature_0", "output_feature_1"] and len(out) == 0
+
+
+def test_wrong_argument_types_are_named(mv, churn):
+    with pytest.raises(InvalidArgumentError, match="function_name must be a method name"):
+        mv.run(churn[0], function_name=3)
+    with pytest.raises(InvalidArgumentError, match="comment of model MYDB.ML.CHURN version V1 must be a string"):
+        mv.comment = 5
