@@ -11,6 +11,7 @@ from sqlalchemy import String, select, type_coerce
 from jupyter_mreg.errors import AlreadyExistsError, InvalidArgumentError, MregError, NotFoundError
 from jupyter_mreg.registry import queries as q
 from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier, parse_qualified, split_parts
+from jupyter_mreg.registry.model_version import ModelVersion
 from jupyter_mreg.store import tables as t
 
 SHOW_VERSIONS_COLUMNS = ["created_on", "name", "aliases", "database_name", "schema_name", "model_name",
@@ -67,8 +68,6 @@ class Model:
     # --- versions -------------------------------------------------------------------------------
     def version(self, version_or_alias: str):
         """A version by alias (user aliases and DEFAULT, FIRST, LAST) or by name."""
-        from jupyter_mreg.registry.model_version import ModelVersion
-
         wanted = parse_identifier(version_or_alias, "Version or alias")
         with self._session.catalog.read() as conn:
             row = q.resolve_version(conn, self._row(conn), self._qn, wanted)
@@ -86,8 +85,6 @@ class Model:
 
     @default.setter
     def default(self, version: Any) -> None:
-        from jupyter_mreg.registry.model_version import ModelVersion
-
         name = version.version_name if isinstance(version, ModelVersion) else parse_identifier(version, "Version name")
         with self._session.catalog.write() as conn:
             model = self._row(conn)
@@ -99,8 +96,6 @@ class Model:
             q.record_model(conn, self._session, "SET_DEFAULT_VERSION", self._qn, name)
 
     def versions(self) -> list:
-        from jupyter_mreg.registry.model_version import ModelVersion
-
         with self._session.catalog.read() as conn:
             rows = q.version_rows(conn, self._row(conn).id)
         return [ModelVersion._ref(self._registry, self._qn, r.name) for r in rows]
@@ -135,8 +130,6 @@ class Model:
 
     def delete_version(self, version_name: str) -> None:
         """Delete a version. The default version cannot be deleted: make another version the default first."""
-        from jupyter_mreg.registry.registry import collect_garbage
-
         name = parse_identifier(version_name, "Version name")
         with self._session.catalog.write() as conn:
             model = self._row(conn)
@@ -150,7 +143,7 @@ class Model:
                     "model with `registry.delete_model(...)`.")
             conn.execute(t.versions.delete().where(t.versions.c.id == row.id))
             q.record_model(conn, self._session, "DROP_VERSION", self._qn, name)
-        collect_garbage(self._session)
+        q.collect_garbage(self._session)
 
     # --- tags -------------------------------------------------------------------------------------
     def _tag_name(self, tag_name: str) -> str:
@@ -213,9 +206,7 @@ class Model:
 
     def get_model_history(self) -> pd.DataFrame:
         """This model's entries in the audit trail (by its current name)."""
-        from jupyter_mreg.registry.registry import history_frame
-
-        return history_frame(self._session, database=self._qn.database, schema=self._qn.schema,
+        return q.history_frame(self._session, database=self._qn.database, schema=self._qn.schema,
                              model=self._qn.name)
 
     # --- display ----------------------------------------------------------------------------------
@@ -237,14 +228,3 @@ class Model:
             return f"<pre>{exc}</pre>"
 
 
-def show_versions_fields(manifest: dict) -> dict[str, str]:
-    """The SHOW VERSIONS columns a version's manifest determines, as stored JSON text."""
-    from jupyter_mreg._version import __version__
-
-    return {
-        "functions": json.dumps([m["name"] for m in manifest.get("methods", [])]),
-        "user_data": json.dumps(manifest.get("user_data", {})),
-        "model_attributes": json.dumps({"framework": manifest["model_type"], "task": manifest.get("task", "UNKNOWN"),
-                                        "client": f"jupyter_mreg {__version__}"}),
-        "runnable_in": json.dumps(manifest.get("runnable_in", [])),
-    }

@@ -11,13 +11,17 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select
+import pandas as pd
+from sqlalchemy import Connection, Row, select
 
+from jupyter_mreg._version import __version__
 from jupyter_mreg.errors import InvalidArgumentError, NotFoundError
 from jupyter_mreg.registry.identifiers import QualifiedName
 from jupyter_mreg.store import tables as t
 
 SYSTEM_ALIASES = ("DEFAULT", "FIRST", "LAST")
+HISTORY_COLUMNS = ["event_time", "user", "role", "action", "database_name", "schema_name", "model_name",
+                   "version_name", "details"]
 
 
 def now() -> datetime:
@@ -82,9 +86,9 @@ def require_model(conn: Connection, qn: QualifiedName) -> Row:
 
 
 def version_rows(conn: Connection, model_id: int) -> list[Row]:
-    """Versions of a model, oldest first."""
-    return list(conn.execute(select(t.versions).where(t.versions.c.model_id == model_id)
-                             .order_by(t.versions.c.created_on, t.versions.c.id)))
+    """Versions of a model, oldest first: id and name only (manifests can be large)."""
+    v = t.versions.c
+    return list(conn.execute(select(v.id, v.name).where(v.model_id == model_id).order_by(v.created_on, v.id)))
 
 
 def require_version(conn: Connection, qn: QualifiedName, version: str) -> Row:
@@ -155,10 +159,6 @@ def group_aliases(system: dict[str, int], user: dict[str, int]) -> dict[int, lis
     return result
 
 
-def version_count(conn: Connection, model_id: int) -> int:
-    return conn.execute(select(func.count()).select_from(t.versions).where(t.versions.c.model_id == model_id)).scalar()
-
-
 def _hint(name: str, candidates: list[str]) -> str:
     close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6) or difflib.get_close_matches(
         name.upper(), [c.upper() for c in candidates], n=3, cutoff=0.6)
@@ -168,3 +168,34 @@ def _hint(name: str, candidates: list[str]) -> str:
         shown = ", ".join(candidates[:10]) + (", ..." if len(candidates) > 10 else "")
         return f" Existing names: {shown}."
     return ""
+
+
+def show_versions_fields(manifest: dict) -> dict[str, str]:
+    """The SHOW VERSIONS columns a version's manifest determines, as stored JSON text."""
+    return {
+        "functions": json.dumps([m["name"] for m in manifest.get("methods", [])]),
+        "user_data": json.dumps(manifest.get("user_data", {})),
+        "model_attributes": json.dumps({"framework": manifest["model_type"], "task": manifest.get("task", "UNKNOWN"),
+                                        "client": f"jupyter_mreg {__version__}"}),
+        "runnable_in": json.dumps(manifest.get("runnable_in", [])),
+    }
+
+
+def history_frame(session: Any, **where: str) -> pd.DataFrame:
+    """The audit trail, oldest first, filtered by equality on the given columns."""
+    query = select(*(t.history.c[c] for c in HISTORY_COLUMNS)).order_by(t.history.c.id)
+    for column, value in where.items():
+        query = query.where(t.history.c[f"{column}_name"] == value)
+    with session.catalog.read() as conn:
+        rows = conn.execute(query).all()
+    frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    frame["event_time"] = pd.to_datetime(frame["event_time"], utc=True)
+    frame["details"] = frame["details"].map(json.loads)
+    return frame
+
+
+def collect_garbage(session: Any) -> None:
+    """Remove files no version references any more (older ones only: a concurrent log may reuse them)."""
+    from jupyter_mreg.store import collect_garbage as collect
+
+    collect(session.catalog, session.artifacts)

@@ -16,14 +16,13 @@ from jupyter_mreg.errors import AlreadyExistsError, InvalidArgumentError, MregEr
 from jupyter_mreg.registry import queries as q
 from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier, parse_qualified
 from jupyter_mreg.registry.metadata import dump_metadata, metrics_metadata
-from jupyter_mreg.registry.model import show_versions_fields
+from jupyter_mreg.registry.model import Model
+from jupyter_mreg.registry.model_version import ModelVersion
 from jupyter_mreg.registry.names import random_version_name
 from jupyter_mreg.store import tables as t
 
 SHOW_MODELS_COLUMNS = ["created_on", "name", "model_type", "database_name", "schema_name", "comment", "owner",
                        "default_version_name", "versions", "aliases"]
-HISTORY_COLUMNS = ["event_time", "user", "role", "action", "database_name", "schema_name", "model_name",
-                   "version_name", "details"]
 _NAME_ATTEMPTS = 1000
 
 
@@ -74,16 +73,12 @@ class Registry:
     # --- models ---------------------------------------------------------------------------------
     def get_model(self, model_name: str):
         """The model named `model_name` (may be `DB.SCHEMA.NAME`); `NotFoundError` if it does not exist."""
-        from jupyter_mreg.registry.model import Model
-
         qn = self._qualify(model_name)
         with self._session.catalog.read() as conn:
             q.require_model(conn, qn)
         return Model._ref(self, qn)
 
     def models(self) -> list:
-        from jupyter_mreg.registry.model import Model
-
         with self._session.catalog.read() as conn:
             names = conn.execute(select(t.models.c.name).where(
                 t.models.c.database_name == self._database, t.models.c.schema_name == self._schema)
@@ -101,12 +96,12 @@ class Registry:
             row = q.require_model(conn, qn)
             conn.execute(t.models.delete().where(t.models.c.id == row.id))
             q.record_model(conn, self._session, "DROP_MODEL", qn)
-        collect_garbage(self._session)
+        q.collect_garbage(self._session)
 
     # --- history ----------------------------------------------------------------------------------
     def get_history(self) -> pd.DataFrame:
         """Every change in this registry's schema: time, user, role, action, object, details."""
-        return history_frame(self._session, database=self._database, schema=self._schema)
+        return q.history_frame(self._session, database=self._database, schema=self._schema)
 
     # --- logging ----------------------------------------------------------------------------------
     def log_model(self, model: Any, *, model_name: str, version_name: str | None = None,
@@ -122,8 +117,6 @@ class Registry:
         A missing `version_name` gets a random `ADJECTIVE_ANIMAL_N` name. The first version of a model is
         its default. Nothing is visible until every file is stored and verified.
         """
-        from jupyter_mreg.registry.model_version import ModelVersion
-
         qn = self._qualify(model_name)
         version = parse_identifier(version_name, "Version name") if version_name is not None else None
         if isinstance(model, ModelVersion):
@@ -201,7 +194,7 @@ class Registry:
                 model_id=model_id, name=version, created_on=q.now(), comment=comment,
                 owner=session.get_current_role(), metadata=metadata, manifest=json.dumps(manifest),
                 model_type=manifest["model_type"], task=manifest.get("task", "UNKNOWN"),
-                size=sum(size for _, size in files.values()), **show_versions_fields(manifest)
+                size=sum(size for _, size in files.values()), **q.show_versions_fields(manifest)
             )).inserted_primary_key[0]
         except SqlIntegrityError as exc:  # a writer on another machine won the race (PostgreSQL)
             raise _duplicate(qn, version) from exc
@@ -217,8 +210,6 @@ class Registry:
 
     def _copy_version(self, source, qn: QualifiedName, version: str | None):
         """Log an existing version under another model/version name: same files, no upload."""
-        from jupyter_mreg.registry.model_version import ModelVersion
-
         src = source._row()
         files = source._files(src.id)
         with self._session.catalog.write() as conn:
@@ -241,57 +232,34 @@ def _free_version_name(conn, model_id: int) -> str:
     raise MregError("Random version name generation failed: give a `version_name`.")
 
 
-def show_models(session: Any, database: str, schema: str, like: str | None = None) -> pd.DataFrame:
-    """Rows of `SHOW MODELS [LIKE] IN SCHEMA database.schema`, as a DataFrame."""
+def show_models(session: Any, database: str, schema: str) -> pd.DataFrame:
+    """Rows of `SHOW MODELS IN SCHEMA database.schema`, as a DataFrame (three queries, however many models)."""
+    m, v, a = t.models.c, t.versions.c, t.aliases.c
+    in_schema = (m.database_name == database) & (m.schema_name == schema)
     with session.catalog.read() as conn:
-        models = list(conn.execute(select(t.models).where(
-            t.models.c.database_name == database, t.models.c.schema_name == schema).order_by(t.models.c.name)))
-        rows = []
-        for m in models:
-            versions = q.version_rows(conn, m.id)
-            names = {v.id: v.name for v in versions}
-            aliases = {a: names[vid] for a, vid in {**q.system_alias_ids(conn, m), **q.user_aliases(conn, m.id)}.items()
-                       if vid in names}
-            default = next((v for v in versions if v.id == m.default_version_id), None)
-            rows.append({
-                "created_on": m.created_on, "name": m.name,
-                "model_type": default.model_type if default is not None else None,
-                "database_name": m.database_name, "schema_name": m.schema_name, "comment": m.comment,
-                "owner": m.owner, "default_version_name": default.name if default is not None else None,
-                "versions": json.dumps([v.name for v in versions]), "aliases": json.dumps(aliases, sort_keys=True),
-            })
+        models = conn.execute(select(t.models).where(in_schema).order_by(m.name)).all()
+        versions = conn.execute(select(v.model_id, v.id, v.name, v.model_type).join(t.models, v.model_id == m.id)
+                                .where(in_schema).order_by(v.created_on, v.id)).all()
+        user = conn.execute(select(a.model_id, a.alias, a.version_id).join(t.models, a.model_id == m.id)
+                            .where(in_schema)).all()
+    by_model: dict[int, list] = {}
+    for row in versions:
+        by_model.setdefault(row.model_id, []).append(row)
+    rows = []
+    for model in models:
+        own = by_model.get(model.id, [])
+        names = {r.id: r.name for r in own}
+        system = {"DEFAULT": model.default_version_id, "FIRST": own[0].id, "LAST": own[-1].id} if own else {}
+        aliases = {**system, **{r.alias: r.version_id for r in user if r.model_id == model.id}}
+        default = next((r for r in own if r.id == model.default_version_id), None)
+        rows.append({
+            "created_on": model.created_on, "name": model.name,
+            "model_type": default.model_type if default is not None else None,
+            "database_name": model.database_name, "schema_name": model.schema_name, "comment": model.comment,
+            "owner": model.owner, "default_version_name": default.name if default is not None else None,
+            "versions": json.dumps([r.name for r in own]),
+            "aliases": json.dumps({k: names[i] for k, i in aliases.items() if i in names}, sort_keys=True),
+        })
     frame = pd.DataFrame(rows, columns=SHOW_MODELS_COLUMNS)
     frame["created_on"] = pd.to_datetime(frame["created_on"], utc=True)
-    if like is not None:
-        frame = frame[frame["name"].map(lambda n: _like(n, like))].reset_index(drop=True)
     return frame
-
-
-def _like(name: str, pattern: str) -> bool:
-    """SQL LIKE, case-insensitive as in SHOW ... LIKE."""
-    import re
-
-    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
-    from jupyter_mreg.registry.identifiers import resolved
-
-    return re.fullmatch(regex, resolved(name), flags=re.IGNORECASE | re.DOTALL) is not None
-
-
-def history_frame(session: Any, **where: str) -> pd.DataFrame:
-    """The audit trail, oldest first, filtered by equality on the given columns."""
-    query = select(*(t.history.c[c] for c in HISTORY_COLUMNS)).order_by(t.history.c.id)
-    for column, value in where.items():
-        query = query.where(t.history.c[f"{column}_name"] == value)
-    with session.catalog.read() as conn:
-        rows = conn.execute(query).all()
-    frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-    frame["event_time"] = pd.to_datetime(frame["event_time"], utc=True)
-    frame["details"] = frame["details"].map(json.loads)
-    return frame
-
-
-def collect_garbage(session: Any) -> None:
-    """Remove files no version references any more (older ones only: a concurrent log may reuse them)."""
-    from jupyter_mreg.store import collect_garbage as gc
-
-    gc(session.catalog, session.artifacts)

@@ -423,15 +423,7 @@ class ArtifactStore:
 
     def delete(self, sha: str) -> bool:
         """Remove object `sha`; return whether it was there. Only garbage collection should call this."""
-        path = self.object_path(sha)
-        try:
-            if self._local:
-                os.remove(path)
-            else:
-                self.fs.rm_file(path)
-        except FileNotFoundError:
-            return False
-        return True
+        return self._remove(self.object_path(sha))
 
     def iter_tmp(self) -> Iterator[tuple[str, float]]:
         """`(name, mtime)` of every temporary file (a write in progress, or left by a crash)."""
@@ -442,7 +434,9 @@ class ArtifactStore:
         """Remove temporary file `name`; return whether it was there."""
         if not name or "/" in name or "\\" in name or name in (".", ".."):
             raise StorageError(f"{name!r} is not the name of a temporary file of the artifact store.")
-        path = self._tmp_path(name)
+        return self._remove(self._tmp_path(name))
+
+    def _remove(self, path: str) -> bool:
         try:
             if self._local:
                 os.remove(path)
