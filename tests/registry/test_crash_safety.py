@@ -8,7 +8,6 @@ import sys
 import textwrap
 import time
 
-import pytest
 
 from jupyter_mreg import Session
 from jupyter_mreg.registry import Registry

@@ -62,8 +62,8 @@ def test_code_paths_make_a_local_module_importable_in_a_fresh_process(reg, sessi
     try:
         import my_features
 
-        mv = reg.log_model(my_features.Doubler(), model_name="doubler", version_name="v1",
-                           sample_input_data=pd.DataFrame({"x": [1, 2]}), code_paths=[str(module)])
+        reg.log_model(my_features.Doubler(), model_name="doubler", version_name="v1",
+                      sample_input_data=pd.DataFrame({"x": [1, 2]}), code_paths=[str(module)])
     finally:
         sys.path.remove(str(module.parent))
         sys.modules.pop("my_features", None)
