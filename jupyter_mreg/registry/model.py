@@ -106,10 +106,12 @@ class Model:
         with self._session.catalog.read() as conn:
             model = self._row(conn)
             user = q.user_aliases(conn, model.id)
-            rows = conn.execute(select(  # created_on as stored: pandas parses a column faster than row by row
-                v.id, type_coerce(v.created_on, String), v.name, v.metadata, v.user_data, v.comment, v.model_attributes, v.size,
-                v.functions, v.runnable_in).where(v.model_id == model.id).order_by(v.created_on, v.id)
-            ).cursor.fetchall()  # plain driver tuples: no per-row Row objects for thousands of versions
+            # created_on as stored (pandas parses a column faster than SQLAlchemy row by row), and plain driver
+            # tuples: no per-row Row objects for a model with thousands of versions
+            rows = conn.execute(select(
+                v.id, type_coerce(v.created_on, String), v.name, v.metadata, v.user_data, v.comment,
+                v.model_attributes, v.size, v.functions, v.runnable_in,
+            ).where(v.model_id == model.id).order_by(v.created_on, v.id)).cursor.fetchall()
         ids, created, names, metadata, user_data, comments, attributes, sizes, functions, runnable = (
             zip(*rows) if rows else [()] * 10)
         n = len(rows)

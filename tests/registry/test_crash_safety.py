@@ -8,6 +8,8 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 
 from jupyter_mreg import Session
 from jupyter_mreg.registry import Registry
@@ -96,3 +98,64 @@ def test_check_reports_orphans_and_repair_removes_them(tmp_path, churn, pipe):
 def test_check_help():
     result = subprocess.run([sys.executable, "-m", "jupyter_mreg", "check", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "--repair" in result.stdout
+
+
+# A kill at each step that matters, chosen by wrapping that step in the child (no hooks in the package).
+PHASES = {
+    "after the first object is stored": "jupyter_mreg.store.artifacts.ArtifactStore.put_file",
+    "after every file is stored, before the catalog": "jupyter_mreg.store.artifacts.ArtifactStore.put_tree",
+    "inside the catalog transaction, before commit": "jupyter_mreg.registry.registry.Registry._insert_version",
+}
+KILL_AT = textwrap.dedent("""
+    import importlib, os, signal, sys
+    import numpy as np, pandas as pd
+    from sklearn.linear_model import LinearRegression
+    from jupyter_mreg import Session
+    from jupyter_mreg.registry import Registry
+
+    home, target = sys.argv[1], sys.argv[2]
+    module_name, cls_name, method_name = target.rsplit(".", 2)
+    cls = getattr(importlib.import_module(module_name), cls_name)
+    original = getattr(cls, method_name)
+    reg = Registry(Session.builder.configs({"home": home}).create(), database_name="D", schema_name="S")
+    X = pd.DataFrame({"a": np.arange(10.0)})
+    model = LinearRegression().fit(X, X["a"])
+    reg.log_model(model, model_name="m", version_name="v1", sample_input_data=X)  # one version that must survive
+
+    def killing(*args, **kwargs):
+        original(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    setattr(cls, method_name, killing)
+    other = LinearRegression().fit(X, X["a"] * 2)  # different files from v1's
+    reg.log_model(other, model_name="m", version_name="v2", sample_input_data=X)
+    print("not killed", flush=True)
+""")
+
+
+@pytest.mark.parametrize("phase", list(PHASES))
+def test_kill_9_at_each_step_of_publishing(tmp_path, phase):
+    home = tmp_path / "reg"
+    result = subprocess.run([sys.executable, "-c", KILL_AT, str(home), PHASES[phase]], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == -9, result.stdout + result.stderr
+    reg = Registry(Session.builder.configs({"home": str(home)}).create(), database_name="D", schema_name="S")
+    assert [v.version_name for v in reg.get_model("m").versions()] == ["V1"]  # v2 left no visible trace
+    assert reg.get_model("m").version("v1").load() is not None
+    history = reg.get_history()
+    assert "V2" not in set(history["version_name"].dropna())
+    code, out = _check(home)
+    assert code == 1 and "stale upload record" in out, out
+    if phase != "after the first object is stored":  # (that object may be one v1 shares, e.g. env files)
+        assert "orphaned object" in out, out
+    code, out = _check(home, "--repair")
+    assert code == 0 and "repaired" in out, out
+    code, out = _check(home)
+    assert code == 0 and "OK: nothing wrong." in out, out
+    # and the registry takes the version afterwards
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    X = pd.DataFrame({"a": np.arange(10.0)})
+    reg.log_model(LinearRegression().fit(X, X["a"]), model_name="m", version_name="v2", sample_input_data=X)
