@@ -33,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     config = {k: v for k, v in {"home": args.home, "catalog_url": args.catalog_url,
                                 "artifacts_url": args.artifacts_url}.items() if v}
     session = Session(config)
+    if not args.catalog_url and not (session.home / "catalog.db").exists():
+        print(f"No registry at {session.home}: there is no catalog.db there. Pass --home (or set MREG_HOME) to "
+              "the folder you gave Session's `home`.", file=sys.stderr)
+        return 2
     report = check(session.catalog, session.artifacts, repair=args.repair, verify=args.verify,
                    grace_seconds=args.grace_seconds)
     print(f"Registry at {session.home}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -70,3 +72,10 @@ def empty_postgres() -> str:
             conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}" CASCADE')
     engine.dispose()
     return POSTGRES_URL
+
+
+def run_check(home, *args) -> tuple[int, str]:
+    """Run `python -m jupyter_mreg check` on a registry folder: (exit code, output)."""
+    result = subprocess.run([sys.executable, "-m", "jupyter_mreg", "check", "--home", str(home),
+                             "--grace-seconds", "0", *args], capture_output=True, text=True, timeout=120)
+    return result.returncode, result.stdout + result.stderr

@@ -6,6 +6,7 @@ load once. The environment check happens before anything is unpickled.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -23,6 +24,7 @@ from jupyter_mreg.errors import EnvironmentMismatchError
 _CACHE_SIZE = 8
 _cache: OrderedDict[tuple, Any] = OrderedDict()
 _cache_lock = threading.Lock()
+_unpack_lock = threading.Lock()
 
 
 def unpack(session: Any, files: dict[str, tuple[str, int]], dest: Path) -> Path:
@@ -68,21 +70,50 @@ def load_version(session: Any, key: tuple, files: Callable[[], dict[str, tuple[s
     check_environment(manifest, force=force, what=what)
     from jupyter_mreg.model.package import load_package
 
-    # One folder per version and process: the loaded object may keep reading from it (code paths,
-    # lazily loaded weights), and another kernel may be using its own copy.
+    with _unpack_lock:  # two threads loading the same version would race for its folder
+        obj = _unpack_and_load(session, key, files, manifest, options, load_package)
+    if use_cache:
+        with _cache_lock:
+            _cache[cache_key] = obj
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+    return obj
+
+
+def _unpack_and_load(session: Any, key: tuple, files: Callable, manifest: dict, options: dict | None,
+                     load_package: Callable) -> Any:
+
+    # One folder per version and process: objects loaded from it may keep reading it (code paths, lazily
+    # loaded weights), so it stays while it is intact, and another kernel may be using its own copy.
     folder = session.cache_dir / f"{'-'.join(str(k) for k in key)}-p{os.getpid()}"
-    if folder.exists():  # an earlier load's copy: move it aside now, delete it off the caller's clock
-        stale = folder.with_name(f".stale-{uuid.uuid4().hex}")
+    listing = files()
+    if folder.exists() and not _intact(folder, listing):
+        stale = folder.with_name(f".stale-{uuid.uuid4().hex}")  # changed on disk: replace it
         folder.rename(stale)
         threading.Thread(target=shutil.rmtree, args=(stale,), kwargs={"ignore_errors": True}, daemon=True).start()
-    unpack(session, files(), folder)
+    if not folder.exists():
+        unpack(session, listing, folder)
     obj = load_package(folder, options=options, manifest=manifest)
     _sweep_dead_processes(session.cache_dir)
-    with _cache_lock:
-        _cache[cache_key] = obj
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
     return obj
+
+
+def _intact(folder: Path, files: dict[str, tuple[str, int]]) -> bool:
+    """True when `folder` holds exactly the version's files with their recorded hashes."""
+    for path, (sha, size) in files.items():
+        file = folder / path
+        try:
+            if file.stat().st_size != size:
+                return False
+            digest = hashlib.sha256()
+            with open(file, "rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+            if digest.hexdigest() != sha:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def _sweep_dead_processes(cache_dir: Path) -> None:

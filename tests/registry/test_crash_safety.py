@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-
 from jupyter_mreg import Session
 from jupyter_mreg.registry import Registry
+from tests.conftest import run_check
 
 WRITER = textwrap.dedent("""
     import os, sys
@@ -52,12 +52,6 @@ def _visible_versions_load(home):
     return count
 
 
-def _check(home, *args):
-    result = subprocess.run([sys.executable, "-m", "jupyter_mreg", "check", "--home", str(home),
-                             "--grace-seconds", "0", *args], capture_output=True, text=True, timeout=120)
-    return result.returncode, result.stdout + result.stderr
-
-
 def test_kill_9_at_random_points_of_log_model(tmp_path):
     rng = random.Random(20261121)
     home = tmp_path / "reg"
@@ -71,33 +65,11 @@ def test_kill_9_at_random_points_of_log_model(tmp_path):
         child.kill()
         child.wait()
         loaded = _visible_versions_load(home)
-        code, out = _check(home, "--repair")
+        code, out = run_check(home, "--repair")
         assert code == 0, out
-        code, out = _check(home)
+        code, out = run_check(home)
         assert code == 0 and "OK: nothing wrong." in out, out
     assert loaded > 0  # the writers did get versions in, and every one of them loads
-
-
-def test_check_reports_orphans_and_repair_removes_them(tmp_path, churn, pipe):
-    home = tmp_path / "reg"
-    session = Session.builder.configs({"home": str(home)}).create()
-    reg = Registry(session=session, database_name="D")
-    reg.log_model(pipe, model_name="m", version_name="v1", sample_input_data=churn[0].head())
-    stray = tmp_path / "stray.bin"
-    stray.write_bytes(b"left behind by an interrupted log_model")
-    session.artifacts.put_file(stray)
-    code, out = _check(home)
-    assert code == 1 and "orphan" in out.lower(), out
-    code, out = _check(home, "--repair")
-    assert code == 0 and "repaired" in out, out
-    code, out = _check(home)
-    assert code == 0 and "OK: nothing wrong." in out
-    assert reg.get_model("m").version("v1").load() is not None
-
-
-def test_check_help():
-    result = subprocess.run([sys.executable, "-m", "jupyter_mreg", "check", "--help"], capture_output=True, text=True)
-    assert result.returncode == 0 and "--repair" in result.stdout
 
 
 # A kill at each step that matters, chosen by wrapping that step in the child (no hooks in the package).
@@ -144,13 +116,13 @@ def test_kill_9_at_each_step_of_publishing(tmp_path, phase):
     assert reg.get_model("m").version("v1").load() is not None
     history = reg.get_history()
     assert "V2" not in set(history["version_name"].dropna())
-    code, out = _check(home)
+    code, out = run_check(home)
     assert code == 1 and "stale upload record" in out, out
     if phase != "after the first object is stored":  # (that object may be one v1 shares, e.g. env files)
         assert "orphaned object" in out, out
-    code, out = _check(home, "--repair")
+    code, out = run_check(home, "--repair")
     assert code == 0 and "repaired" in out, out
-    code, out = _check(home)
+    code, out = run_check(home)
     assert code == 0 and "OK: nothing wrong." in out, out
     # and the registry takes the version afterwards
     import numpy as np

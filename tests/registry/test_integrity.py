@@ -27,3 +27,15 @@ def test_missing_artifact_is_refused(reg, session, churn, pipe):
         path.unlink()
     with pytest.raises(IntegrityError):
         mv.load()
+
+
+def test_a_changed_unpacked_copy_is_replaced_from_the_store(reg, session, churn, pipe):
+    """Loads reuse this process's unpacked copy only while every file still has its recorded hash."""
+    import numpy as np
+
+    mv = reg.log_model(pipe, model_name="m", version_name="v1", sample_input_data=churn[0].head())
+    mv.load()
+    unpacked = [p for p in session.cache_dir.rglob("model.pkl")]
+    assert len(unpacked) == 1
+    unpacked[0].write_bytes(b"not a pickle")
+    np.testing.assert_array_equal(mv.load().predict(churn[0]), pipe.predict(churn[0]))
