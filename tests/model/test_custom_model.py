@@ -322,9 +322,6 @@ def test_partitioned_method_returns_one_row_per_partition(tmp_path: Path, artifa
 
 
 def test_nested_sklearn_model_is_saved_by_its_own_handler(tmp_path: Path) -> None:
-    pytest.importorskip("sklearn")
-    if importlib.util.find_spec("jupyter_mreg.model.handlers.sklearn") is None:
-        pytest.skip("jupyter_mreg/model/handlers/sklearn.py is not written yet")
     from sklearn.linear_model import LinearRegression
 
     class Stacked(CustomModel):

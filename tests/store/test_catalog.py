@@ -252,8 +252,8 @@ def _writer(url: str, barrier, rows: int) -> None:
     cat.dispose()
 
 
-def test_eight_processes_open_a_new_catalog_and_write_at_once(tmp_path):
-    url = _url(tmp_path / "new" / "catalog.db")
+def _eight_writers(url: str) -> None:
+    """8 processes open the catalog at the same moment and each write 25 rows; all must exit cleanly."""
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(8)
     procs = [ctx.Process(target=_writer, args=(url, barrier, 25)) for _ in range(8)]
@@ -262,6 +262,11 @@ def test_eight_processes_open_a_new_catalog_and_write_at_once(tmp_path):
     for p in procs:
         p.join(180)
     assert [p.exitcode for p in procs] == [0] * 8
+
+
+def test_eight_processes_open_a_new_catalog_and_write_at_once(tmp_path):
+    url = _url(tmp_path / "new" / "catalog.db")
+    _eight_writers(url)
     cat = Catalog(url)
     try:
         with cat.read() as conn:
@@ -340,33 +345,12 @@ def test_finish_upload_refuses_to_publish_a_collected_object(catalog, tmp_path):
         assert conn.execute(select(func.count()).select_from(tables.versions)).scalar() == 0
 
 
-# -- PostgreSQL, when a server is given ---------------------------------------------------------------
-
-POSTGRES_URL = os.environ.get("MREG_TEST_POSTGRES_URL")
+# -- PostgreSQL (scripts/test.sh starts a server) ------------------------------------------------------
 
 
-@pytest.mark.skipif(
-    not POSTGRES_URL,
-    reason="needs a PostgreSQL server: set MREG_TEST_POSTGRES_URL=postgresql+psycopg://user@host:port/db "
-           "(an empty database that the test may drop and recreate tables in)",
-)
-def test_postgresql_catalog_from_eight_processes_at_once():
-    from sqlalchemy import create_engine
-
-    engine = create_engine(POSTGRES_URL)
-    with engine.begin() as conn:
-        for name in ["mreg_schema", *reversed([t.name for t in tables.metadata.sorted_tables])]:
-            conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}" CASCADE')
-    engine.dispose()
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(8)
-    procs = [ctx.Process(target=_writer, args=(POSTGRES_URL, barrier, 25)) for _ in range(8)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(180)
-    assert [p.exitcode for p in procs] == [0] * 8
-    cat = Catalog(POSTGRES_URL)
+def test_postgresql_catalog_from_eight_processes_at_once(empty_postgres):
+    _eight_writers(empty_postgres)
+    cat = Catalog(empty_postgres)
     try:
         with cat.read() as conn:
             assert conn.execute(select(func.count()).select_from(tables.history)).scalar() == 200
