@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 from jupyter_mreg.errors import InvalidArgumentError, MregError, SignatureError
-from jupyter_mreg.model.handlers.base import has_method
 from jupyter_mreg.model.manifest import plain
 from jupyter_mreg.model.options import function_type
 
@@ -56,7 +55,7 @@ def resolve_methods(model: Any, handler: type, options: dict, signatures: dict |
                 f"({', '.join(handler.default_target_methods) or 'none'}): nothing to log."
             )
         source = "target_methods"
-    missing = [m for m in methods if not has_method(model, m)]
+    missing = [m for m in methods if not handler.exposes(model, m)]
     if missing:
         try:
             available = handler.target_methods(model, {})

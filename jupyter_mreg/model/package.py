@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mreg.errors import EnvironmentMismatchError, InvalidArgumentError, SignatureError
+from jupyter_mreg.model.devices import resolve_load_options
 from jupyter_mreg.model.handlers import find_handler, get_handler
 from jupyter_mreg.model.manifest import MANIFEST_VERSION, manifest_signatures, plain, read_manifest, write_manifest
 from jupyter_mreg.model.methods import function_name, method_entries, resolve_methods
@@ -80,12 +81,18 @@ def save_package(
     if isinstance(signatures, dict):
         signatures = dict(signatures)
     methods = resolve_methods(model, handler, options, signatures)
+    known = handler.known_signatures(model, methods, options) if signatures is None else None
     if signatures is not None:
         sigs = {m: signatures[m] for m in methods}
+    elif known:  # the model says what it takes (a pipeline's task, an MLmodel file): trust it over a sample
+        sigs = {m: known[m] for m in methods}
     elif sample_input_data is not None:
         sigs = infer_signatures(model, handler, methods, sample_input_data)
     else:
-        raise SignatureError("Either of `signatures` or `sample_input_data` must be provided for this kind of model.")
+        raise SignatureError(
+            f"Either of `signatures` or `sample_input_data` must be provided for this kind of model "
+            f"({handler.name}): pass sample_input_data=<a few rows of the input>, or signatures={{method: "
+            "ModelSignature}}.")
 
     entries = method_entries(model, handler, methods, sigs, options)
     final_task = resolve_task(handler.infer_task(model), task)
@@ -153,7 +160,8 @@ def _empty_folder(root: Path) -> None:
                 pass
 
 
-def load_package(path: str | os.PathLike, *, options: dict | None = None, manifest: dict | None = None) -> Any:
+def load_package(path: str | os.PathLike, *, options: dict | None = None, manifest: dict | None = None,
+                 force: bool = False, what: str = "this model") -> Any:
     """Rebuild the original Python object from the package in folder `path`.
 
     The package's `code/` folders go to the front of `sys.path` first (and stay there: the object's code
@@ -165,8 +173,9 @@ def load_package(path: str | os.PathLike, *, options: dict | None = None, manife
     manifest = manifest if manifest is not None else read_manifest(root)
     activate_code_paths(root, manifest)
     handler = get_handler(manifest["model_type"])
+    load_options = resolve_load_options(options, handler, manifest.get("options") or {}, force=force, what=what)
     try:
-        return handler.load(root / MODEL_DIR, manifest.get("handler") or {}, dict(options or {}))
+        return handler.load(root / MODEL_DIR, manifest.get("handler") or {}, load_options)
     except ModuleNotFoundError as exc:
         name = exc.name or str(exc)
         raise EnvironmentMismatchError(

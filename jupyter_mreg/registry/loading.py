@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 import uuid
+from functools import partial
 import warnings
 from collections import OrderedDict
 from pathlib import Path
@@ -71,7 +72,7 @@ def load_version(session: Any, key: tuple, files: Callable[[], dict[str, tuple[s
     from jupyter_mreg.model.package import load_package
 
     with _unpack_lock:  # two threads loading the same version would race for its folder
-        obj = _unpack_and_load(session, key, files, manifest, options, load_package)
+        obj = _unpack_and_load(session, key, files, manifest, options, partial(load_package, force=force, what=what))
     if use_cache:
         with _cache_lock:
             _cache[cache_key] = obj

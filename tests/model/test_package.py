@@ -259,7 +259,9 @@ def test_missing_target_method_is_refused(pkg, binary, data):
 def test_signature_or_sample_is_required(pkg, binary):
     with pytest.raises(SignatureError) as info:
         save_package(binary, pkg)
-    assert str(info.value) == "Either of `signatures` or `sample_input_data` must be provided for this kind of model."
+    # Snowflake's sentence, then which kind of model and the fix.
+    assert str(info.value).startswith("Either of `signatures` or `sample_input_data` must be provided for this kind "
+                                      "of model (sklearn): pass sample_input_data=")
     assert isinstance(info.value, ValueError)
 
 

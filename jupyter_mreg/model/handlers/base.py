@@ -17,7 +17,8 @@ class ModelHandler:
 
     name: ClassVar[str] = ""  # recorded as the version's `model_type`
     default_target_methods: ClassVar[tuple[str, ...]] = ()
-    extra_options: ClassVar[frozenset[str]] = frozenset()  # option keys this handler understands
+    extra_options: ClassVar[frozenset[str]] = frozenset()  # log option keys this handler understands
+    load_options: ClassVar[frozenset[str]] = frozenset()  # `load(options=...)` keys beyond device/use_gpu
 
     @classmethod
     def can_handle(cls, model: Any) -> bool:
@@ -33,6 +34,22 @@ class ModelHandler:
             return [wanted] if isinstance(wanted, str) else list(wanted)
         # Asked of the instance: a method may be hidden per object (sklearn's `available_if` on pipelines).
         return [m for m in cls.default_target_methods if has_method(model, m)]
+
+    @classmethod
+    def exposes(cls, model: Any, method: str) -> bool:
+        """True if `model` can run `method` (a handler for models given by reference overrides this)."""
+        return has_method(model, method)
+
+    @classmethod
+    def known_signatures(cls, model: Any, methods: list[str], options: dict) -> dict | None:
+        """`{method: ModelSignature}` the model defines itself (a pipeline's task, an MLmodel file), used
+        instead of inferring from `sample_input_data`; None when the model does not say."""
+        return None
+
+    @classmethod
+    def gpu_available(cls) -> bool:
+        """True if this framework sees a GPU in this process (asked only when a GPU load is requested)."""
+        return False
 
     @classmethod
     def infer_task(cls, model: Any) -> Task:
@@ -55,7 +72,8 @@ class ModelHandler:
 
     @classmethod
     def load(cls, path: Path, meta: dict, options: dict) -> Any:
-        """Rebuild the original object from the folder written by `save` and its metadata."""
+        """Rebuild the original object from the folder written by `save` and its metadata. `options` are the
+        caller's load options, checked, with `options["device"]` always set ("cpu", "cuda", "cuda:1", ...)."""
         raise NotImplementedError
 
     @classmethod

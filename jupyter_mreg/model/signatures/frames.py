@@ -14,8 +14,9 @@ def to_pandas(data: Any, *, prefix: str = "input_feature") -> pd.DataFrame:
     """A DataFrame for any supported data; a DataFrame is returned as is (same object, no copy).
 
     Series → one column (its str name, else `<prefix>_0`); numpy 1-D → one column, 2-D → one per column,
-    N-D → one per axis-1 index holding arrays; list of scalars / list of rows / list of dicts; dict of
-    columns. Columns without a str name become `<prefix>_<position>`.
+    N-D → one per axis-1 index holding arrays; a tensor (torch, TensorFlow, ...) → one column, each row of a
+    tensor with more than one axis an array; a list of tensors → one such column per tensor (the inputs of
+    a multi-input model); list of scalars / list of rows / list of dicts; dict of columns. Columns without a str name become `<prefix>_<position>`.
     """
     return to_frame(data, prefix, InvalidArgumentError)[0]
 
@@ -51,6 +52,10 @@ def to_frame(data: Any, prefix: str, err: type[Exception]) -> tuple[pd.DataFrame
                 "of the same length, e.g. {'x': [1.0, 2.0], 'y': [3.0, 4.0]}."
             ) from None
         return _name_columns(df, prefix)
+    if is_tensor(data):  # one input: one column, as Snowflake (rows of an N-D tensor are arrays)
+        return _tensors_to_pandas([data], prefix, err), False
+    if isinstance(data, (list, tuple)) and data and all(is_tensor(v) for v in data):
+        return _tensors_to_pandas(list(data), prefix, err), False
     if isinstance(data, (list, tuple)):
         return _list_to_pandas(list(data), prefix, err)
     to_pd = getattr(data, "to_pandas", None)  # pyarrow, polars and friends
@@ -105,3 +110,30 @@ def _list_to_pandas(data: list, prefix: str, err: type[Exception]) -> tuple[pd.D
         )
     return pd.DataFrame({f"{prefix}_0": data}), False
 
+
+
+def is_tensor(data: Any) -> bool:
+    """True for a framework tensor (torch, TensorFlow, JAX...): array-like with a shape, not numpy or pandas."""
+    if isinstance(data, (np.ndarray, pd.DataFrame, pd.Series, list, tuple, dict, str, bytes)):
+        return False
+    return hasattr(data, "shape") and (hasattr(data, "__array__") or callable(getattr(data, "numpy", None)))
+
+
+def tensor_to_numpy(tensor: Any) -> np.ndarray:
+    """A tensor's values as numpy, copied off the device and out of autograd where the framework needs it."""
+    for step in ("detach", "cpu"):  # torch: a tensor that requires grad or lives on a GPU refuses numpy()
+        method = getattr(tensor, step, None)
+        if callable(method):
+            tensor = method()
+    to_numpy = getattr(tensor, "numpy", None)
+    return np.asarray(to_numpy() if callable(to_numpy) else tensor)
+
+
+def _tensors_to_pandas(tensors: list, prefix: str, err: type[Exception]) -> pd.DataFrame:
+    arrays = [tensor_to_numpy(t) for t in tensors]
+    if any(a.ndim == 0 for a in arrays) or len({len(a) for a in arrays}) > 1:
+        raise err(
+            f"The tensors of a multi-input sample must each have a first (batch) axis of the same length; got "
+            f"shapes {[tuple(a.shape) for a in arrays]}."
+        )
+    return pd.DataFrame({f"{prefix}_{i}": (a if a.ndim == 1 else list(a)) for i, a in enumerate(arrays)})

@@ -1,0 +1,54 @@
+"""Load and run a logged version in a new Python process, as a user's next kernel would."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+_SCRIPT = textwrap.dedent("""
+    import pickle, sys
+    from jupyter_mreg import Session
+    from jupyter_mreg.registry import Registry
+
+    with open(sys.argv[1], "rb") as f:
+        job = pickle.load(f)
+    session = Session.builder.configs({"home": job["home"]}).create()
+    mv = Registry(session=session, database_name=job["database"], schema_name=job["schema"]) \\
+        .get_model(job["model"]).version(job["version"])
+    result = {"outputs": {name: mv.run(job["X"], function_name=name, **job["run_kwargs"])
+                          for name in job["functions"]}}
+    obj = mv.load(options=job["load_options"])
+    result["type"] = type(obj).__module__ + "." + type(obj).__qualname__
+    result["functions"] = [f["name"] for f in mv.show_functions()]
+    with open(sys.argv[2], "wb") as f:
+        pickle.dump(result, f)
+""")
+
+
+def run_fresh(mv: Any, X: Any, tmp_path: Path, *, functions: list[str] | None = None,
+              run_kwargs: dict | None = None, load_options: dict | None = None) -> dict:
+    """`{"outputs": {function: DataFrame}, "type": "module.Class" of load(), "functions": [...]}` computed in
+    a new process (in another working directory, so nothing of the test's is importable by accident).
+    `functions` defaults to every function of the version."""
+    session = mv._registry.session
+    job = {
+        "home": str(session.home), "database": mv._qn.database, "schema": mv._qn.schema, "model": mv.model_name,
+        "version": mv.version_name, "X": X, "run_kwargs": run_kwargs or {}, "load_options": load_options,
+        "functions": functions or [f["name"] for f in mv.show_functions()],
+    }
+    job_file, out_file = tmp_path / "fresh_job.pkl", tmp_path / "fresh_out.pkl"
+    with open(job_file, "wb") as f:
+        pickle.dump(job, f)
+    workdir = tmp_path / "elsewhere"
+    workdir.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", _SCRIPT, str(job_file), str(out_file)], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"fresh process failed:\n{done.stderr[-4000:]}"
+    with open(out_file, "rb") as f:
+        return pickle.load(f)
