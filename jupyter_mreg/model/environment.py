@@ -294,7 +294,11 @@ def _warn_declared_vs_installed(declared: list[dict]) -> None:
         if not _allows(item["specifier"], info[1]):
             warnings.warn(
                 f"Dependency {item['text']!r} is declared, but {info[0]} {info[1]} is installed: the model is "
-                f"built with {info[1]}, which the declared requirement excludes.",
+                f"built with {info[1]}, which the declared requirement excludes. Where the declared version is "
+                f"what gets installed (an image built from this version's environment), loading may fail or the "
+                f"model may predict differently, because objects saved by {info[0]} {info[1]} are not promised to "
+                f"work with other versions. Declare {info[0]}=={info[1]} (or a range that contains it), or log "
+                f"the model from an environment that has the declared version.",
                 UserWarning,
                 stacklevel=3,
             )

@@ -165,6 +165,13 @@ class ModelVersion:
 
         return Task(self.manifest.get("task", "UNKNOWN"))
 
+    def environment(self):
+        """What this version needs to run: `.requirements_txt` and `.environment_yml` texts (`.write(folder)`
+        writes both), the Python version, and the packages it was built with and declared."""
+        from jupyter_mreg.model.model_environment import ModelEnvironment
+
+        return ModelEnvironment.from_record(self.manifest.get("environment") or {})
+
     # --- using the model ------------------------------------------------------------------------------
     def _files(self, version_id: int) -> dict[str, tuple[str, int]]:
         with self._session.catalog.read() as conn:
