@@ -96,10 +96,99 @@ def _to_url(url: str) -> URL:
         ) from exc
 
 
-def _forget_pool(ref: weakref.ref[Catalog]) -> None:
-    catalog = ref()
-    if catalog is not None:
-        catalog._engine.dispose(close=False)
+# One engine per catalog in a process, shared by every Session on it: an engine keeps the compiled form of
+# each statement, and compiling them again for every new Session was most of the cost of a cold load().
+# A SQLite engine is reused only while its file is the same file (not deleted and created again).
+_engines: dict[str, tuple[Engine, Any]] = {}
+_engines_lock = threading.Lock()
+
+
+def _file_identity(parsed: URL) -> Any:
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return "server" if parsed.get_backend_name() != "sqlite" else None
+    try:
+        st = os.stat(database)
+    except OSError:
+        return None  # not created yet: the first Session creates it, with a new engine
+    return (st.st_dev, st.st_ino)
+
+
+def _shared_engine(parsed: URL, display: str) -> tuple[Engine, bool]:
+    """(engine, created now) for `parsed`; see `_engines`. In-memory SQLite is never shared."""
+    key = parsed.render_as_string(hide_password=False)
+    identity = _file_identity(parsed)
+    with _engines_lock:
+        cached = _engines.get(key)
+        if cached is not None and identity is not None and cached[1] == identity:
+            return cached[0], False
+        engine = _make_engine(parsed, display)
+        if identity is not None or parsed.get_backend_name() == "sqlite":
+            # A new file's identity is known once the engine has created it (first connect).
+            _engines[key] = (engine, identity)
+        return engine, True
+
+
+def _remember_identity(parsed: URL, engine: Engine) -> None:
+    key = parsed.render_as_string(hide_password=False)
+    with _engines_lock:
+        if key in _engines and _engines[key][0] is engine:
+            _engines[key] = (engine, _file_identity(parsed))
+
+
+def _forget_engine(parsed: URL, engine: Engine) -> None:
+    key = parsed.render_as_string(hide_password=False)
+    with _engines_lock:
+        if key in _engines and _engines[key][0] is engine:
+            del _engines[key]
+    engine.dispose()
+
+
+def _make_engine(parsed: URL, display: str) -> Engine:
+    is_sqlite = parsed.get_backend_name() == "sqlite"
+    options: dict[str, Any] = {}
+    if is_sqlite:
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            parent = os.path.dirname(os.path.abspath(database))
+            try:
+                os.makedirs(parent, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(
+                    f"Cannot create the folder {parent!r} for the catalog at {display}: {exc}. "
+                    f"Fix: choose a location you may write to."
+                ) from exc
+        options["connect_args"] = {"timeout": BUSY_TIMEOUT_SECONDS}
+    else:
+        options["pool_pre_ping"] = True
+    try:
+        engine = create_engine(parsed, **options)
+    except ImportError as exc:
+        raise StorageError(
+            f"Cannot use the catalog URL {display}: its database driver is not installed ({exc}). "
+            f"Fix: install it in this environment (for postgresql:// URLs: pip install 'psycopg[binary]'; "
+            f"for postgresql+psycopg2:// URLs: pip install psycopg2-binary)."
+        ) from exc
+    except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError) as exc:
+        raise StorageError(
+            f"Cannot use the catalog URL {display}: {exc}. Fix: use sqlite:////absolute/path/"
+            f"catalog.db, or postgresql://user@host:5432/database."
+        ) from exc
+    if is_sqlite:
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+    if hasattr(os, "register_at_fork"):
+        # A forked child must not reuse the parent's pooled connections (a SQLite handle shared by two
+        # processes can corrupt the file): it opens its own.
+        ref = weakref.ref(engine)
+        os.register_at_fork(after_in_child=lambda: _forget_pool(ref))
+    return engine
+
+
+def _forget_pool(ref: weakref.ref[Engine]) -> None:
+    engine = ref()
+    if engine is not None:
+        engine.dispose(close=False)
 
 
 class Catalog:
@@ -116,54 +205,21 @@ class Catalog:
         parsed = _to_url(self._url)
         self._display = parsed.render_as_string(hide_password=True)
         self._is_sqlite = parsed.get_backend_name() == "sqlite"
-        options: dict[str, Any] = {}
-        if self._is_sqlite:
-            database = parsed.database or ""
-            if database and database != ":memory:" and not database.startswith("file:"):
-                parent = os.path.dirname(os.path.abspath(database))
-                try:
-                    os.makedirs(parent, exist_ok=True)
-                except OSError as exc:
-                    raise StorageError(
-                        f"Cannot create the folder {parent!r} for the catalog at {self._display}: {exc}. "
-                        f"Fix: choose a location you may write to."
-                    ) from exc
-            options["connect_args"] = {"timeout": BUSY_TIMEOUT_SECONDS}
-        else:
-            options["pool_pre_ping"] = True
-        try:
-            engine = create_engine(parsed, **options)
-        except ImportError as exc:
-            raise StorageError(
-                f"Cannot use the catalog URL {self._display}: its database driver is not installed ({exc}). "
-                f"Fix: install it in this environment (for postgresql:// URLs: pip install 'psycopg[binary]'; "
-                f"for postgresql+psycopg2:// URLs: pip install psycopg2-binary)."
-            ) from exc
-        except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError) as exc:
-            raise StorageError(
-                f"Cannot use the catalog URL {self._display}: {exc}. Fix: use sqlite:////absolute/path/"
-                f"catalog.db, or postgresql://user@host:5432/database."
-            ) from exc
-        if self._is_sqlite:
-            event.listen(engine, "connect", _sqlite_connect)
-            event.listen(engine, "begin", _sqlite_begin)
+        engine, fresh = _shared_engine(parsed, self._display)
         self._engine = engine
         self._write_engine = engine.execution_options(**{_WRITE_OPTION: True})
         self._local = threading.local()
-        if hasattr(os, "register_at_fork"):
-            # A forked child must not reuse the parent's pooled connections (a SQLite handle shared by two
-            # processes can corrupt the file): it opens its own.
-            ref = weakref.ref(self)
-            os.register_at_fork(after_in_child=lambda: _forget_pool(ref))
         try:
             self._open_schema()
         except BaseException:
-            engine.dispose()
+            if fresh:
+                _forget_engine(parsed, engine)
             raise
 
     def _open_schema(self) -> None:
         with self.read() as conn:
             version = current_version(conn)
+        _remember_identity(_to_url(self._url), self._engine)
         check_supported(version, self._display)
         if version < LATEST_VERSION:
             with self._translate_errors():
