@@ -92,7 +92,7 @@ def save_package(
         raise SignatureError(
             f"Either of `signatures` or `sample_input_data` must be provided for this kind of model "
             f"({handler.name}): pass sample_input_data=<a few rows of the input>, or signatures={{method: "
-            "ModelSignature}}.")
+            "ModelSignature}." + (f" {hint}" if (hint := handler.missing_signature_hint(model)) else ""))
 
     entries = method_entries(model, handler, methods, sigs, options)
     final_task = resolve_task(handler.infer_task(model), task)
@@ -109,7 +109,7 @@ def save_package(
     env = environment.capture(
         handler.modules(model),
         conda_dependencies=conda_dependencies,
-        pip_requirements=pip_requirements,
+        pip_requirements=_with_declared(pip_requirements, handler.declared_requirements(model, options)),
         python_version=python_version,
         relax_version=bool(options.get("relax_version", False)),
     )
@@ -121,6 +121,8 @@ def save_package(
         model_dir.mkdir()
         save_options = dict(options)
         save_options["_by_value_modules"] = list(by_value)
+        # Handlers that compile or check the model with an example (a TorchScript trace) read it here.
+        save_options["_sample_input_data"] = sample_input_data
         with pickled_by_value(by_value):
             handler_meta = handler.save(model, model_dir, save_options)
         env_dir = root / ENV_DIR
@@ -147,6 +149,24 @@ def save_package(
         _empty_folder(root)
         raise
     return manifest
+
+
+def _with_declared(user: Any, declared: list[str]) -> Any:
+    """The user's `pip_requirements` plus the ones the model declares itself for packages the user did not
+    name (the user's choice wins). Unreadable user entries are left for `environment.capture` to report."""
+    if not declared:
+        return user
+    from jupyter_mreg.errors import MregError
+    from jupyter_mreg.model.environment import parse_requirement
+
+    mine = [user] if isinstance(user, str) else list(user or [])
+    named = set()
+    for text in mine:
+        try:
+            named.add(parse_requirement(text)["key"])
+        except (MregError, AttributeError, TypeError):
+            pass
+    return mine + [r for r in declared if parse_requirement(r)["key"] not in named]
 
 
 def _empty_folder(root: Path) -> None:

@@ -52,3 +52,47 @@ def run_fresh(mv: Any, X: Any, tmp_path: Path, *, functions: list[str] | None = 
     assert done.returncode == 0, f"fresh process failed:\n{done.stderr[-4000:]}"
     with open(out_file, "rb") as f:
         return pickle.load(f)
+
+
+_MANY_SCRIPT = textwrap.dedent("""
+    import pickle, sys
+    from jupyter_mreg import Session
+    from jupyter_mreg.registry import Registry
+
+    with open(sys.argv[1], "rb") as f:
+        jobs = pickle.load(f)
+    results = {}
+    for key, job in jobs.items():
+        session = Session.builder.configs({"home": job["home"]}).create()
+        mv = Registry(session=session, database_name=job["database"], schema_name=job["schema"]) \\
+            .get_model(job["model"]).version(job["version"])
+        result = {"outputs": {name: mv.run(job["X"], function_name=name) for name in job["functions"]}}
+        obj = mv.load()
+        result["type"] = type(obj).__module__ + "." + type(obj).__qualname__
+        result["functions"] = [f["name"] for f in mv.show_functions()]
+        results[key] = result
+    with open(sys.argv[2], "wb") as f:
+        pickle.dump(results, f)
+""")
+
+
+def run_fresh_many(jobs: dict[str, tuple[Any, Any]], tmp_path: Path) -> dict[str, dict]:
+    """`run_fresh` for several versions in ONE new process, so a framework that takes seconds to import
+    pays once: `{key: (mv, X)}` -> `{key: {"outputs", "type", "functions"}}` as `run_fresh` returns them."""
+    payload = {}
+    for key, (mv, X) in jobs.items():
+        session = mv._registry.session
+        payload[key] = {"home": str(session.home), "database": mv._qn.database, "schema": mv._qn.schema,
+                        "model": mv.model_name, "version": mv.version_name, "X": X,
+                        "functions": [f["name"] for f in mv.show_functions()]}
+    job_file, out_file = tmp_path / "fresh_many_job.pkl", tmp_path / "fresh_many_out.pkl"
+    with open(job_file, "wb") as f:
+        pickle.dump(payload, f)
+    workdir = tmp_path / "elsewhere"
+    workdir.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", _MANY_SCRIPT, str(job_file), str(out_file)], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"fresh process failed:\n{done.stderr[-4000:]}"
+    with open(out_file, "rb") as f:
+        return pickle.load(f)

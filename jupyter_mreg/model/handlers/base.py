@@ -47,6 +47,19 @@ class ModelHandler:
         return None
 
     @classmethod
+    def missing_signature_hint(cls, model: Any) -> str:
+        """A sentence added to the error raised when `known_signatures` is None and neither `signatures` nor
+        `sample_input_data` was given: why this model has no signature, and what to pass."""
+        return ""
+
+    @classmethod
+    def declared_requirements(cls, model: Any, options: dict) -> list[str]:
+        """pip requirements the model declares itself (an MLflow model's requirements.txt), recorded as the
+        version's declared dependencies next to the user's `pip_requirements` (the user's win for a package
+        named in both)."""
+        return []
+
+    @classmethod
     def gpu_available(cls) -> bool:
         """True if this framework sees a GPU in this process (asked only when a GPU load is requested)."""
         return False

@@ -121,7 +121,9 @@ def is_tensor(data: Any) -> bool:
 
 def tensor_to_numpy(tensor: Any) -> np.ndarray:
     """A tensor's values as numpy, copied off the device and out of autograd where the framework needs it."""
-    for step in ("detach", "cpu"):  # torch: a tensor that requires grad or lives on a GPU refuses numpy()
+    # torch: a tensor that requires grad or lives on a GPU refuses numpy(). Only torch tensors (they have
+    # `requires_grad`): TensorFlow's EagerTensor.cpu() is deprecated and warns.
+    for step in (("detach", "cpu") if hasattr(tensor, "requires_grad") else ()):
         method = getattr(tensor, step, None)
         if callable(method):
             tensor = method()
