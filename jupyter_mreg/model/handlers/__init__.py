@@ -14,7 +14,9 @@ from typing import Any
 from jupyter_mreg.errors import UnsupportedModelError
 from jupyter_mreg.model.handlers.base import ModelHandler
 
-_MODULES = ("custom", "sklearn")
+# Wrappers before what they wrap: a SentenceTransformer is a torch Module, an XGBClassifier or LGBMClassifier
+# is a scikit-learn estimator, a Keras model under the torch backend is a torch Module.
+_MODULES = ("custom", "mlflow", "xgboost", "lightgbm", "catboost", "prophet", "sklearn")
 
 _loaded: list[type[ModelHandler]] | None = None
 
