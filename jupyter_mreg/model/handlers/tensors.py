@@ -1,19 +1,83 @@
 """DataFrame columns to the arrays a tensor model takes, shared by the pytorch, tensorflow and keras handlers.
 
 A tensor sample becomes one column per tensor (`input_feature_i`), each row of a tensor with more than one
-axis an array (see `signatures.frames.to_pandas`). Going back: with `multiple_inputs`, each column is one
-input; otherwise one column is the input, and several scalar columns (a table the user logged with) are
-stacked into one `[rows, columns]` array.
+axis an array (see `signatures.frames.to_pandas`); a plain table is one scalar column per feature. Going
+back, `model_inputs` decides between "one input" and "one input per column" with this rule:
+
+1. One column: one input, that column.
+2. The model says how many positional inputs it takes (`forward` / `__call__` parameters, a tf.function's
+   `input_signature`, `len(keras_model.inputs)`): exactly one → the columns are stacked into one input
+   (`[rows, columns]` for a table; an N-D numpy sample, split into array columns, comes back whole);
+   two or more required → one input per column (the count must fit).
+3. Otherwise (optional or `*args` parameters, a subclassed Keras model) the user's declaration decides:
+   the `multiple_inputs` log option, remembered per model object when it is logged and when it is loaded.
+   True → one input per column; False → stacked.
+4. Nothing declared (no `multiple_inputs` option, or a model object never logged): one input per column if
+   any column holds arrays (a list of tensors), else stacked (a table).
+
+The structure wins over the declaration where it is certain; a declaration that contradicts it (two inputs
+declared for a model taking one) is an error, raised when the model is logged. One shape cannot come back:
+an N-D numpy sample whose axis 1 has size 1 (`[rows, 1, 28, 28]`) is one column of `[28, 28]` cells, read
+back as `[rows, 28, 28]`; give N-D inputs as a tensor (one column of `[1, 28, 28]` cells) instead.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+import weakref
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
-from jupyter_mreg.errors import DataValidationError
+from jupyter_mreg.errors import DataValidationError, InvalidArgumentError
+
+# (required positional inputs, most positional inputs or None for `*args`)
+Arity = tuple[int, "int | None"]
+
+_declared: "weakref.WeakKeyDictionary[Any, bool | None]" = weakref.WeakKeyDictionary()
+_declared_by_id: dict[int, bool | None] = {}  # objects that refuse weak references (rare)
+
+
+def declare_multiple_inputs(model: Any, options: dict) -> bool | None:
+    """Remember the `multiple_inputs` log option for `model` (None when not given) and return it.
+
+    Called where a handler first sees the log options (`target_methods`) and again at load with the recorded
+    value, so `invoke`, which never receives options, reads the same declaration in both places."""
+    value = options.get("multiple_inputs")
+    if value is not None and not isinstance(value, bool):
+        raise InvalidArgumentError(
+            f"Option multiple_inputs must be True or False, got {value!r}: True passes one tensor per input "
+            "column to the model, False stacks the columns into one tensor."
+        )
+    try:
+        _declared[model] = value
+    except TypeError:
+        _declared_by_id[id(model)] = value
+    return value
+
+
+def declared_multiple_inputs(model: Any) -> bool | None:
+    """The declaration remembered for `model`, or None."""
+    try:
+        return _declared.get(model)
+    except TypeError:
+        return _declared_by_id.get(id(model))
+
+
+def callable_arity(fn: Any) -> Arity | None:
+    """Positional parameters of a Python callable (a bound method: without `self`); None if unknowable."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    positional = [p for p in sig.parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if positional and positional[0].name == "self" and not inspect.ismethod(fn):
+        positional = positional[1:]  # an unbound function taken from a class
+    required = sum(1 for p in positional if p.default is p.empty)
+    variadic = any(p.kind == p.VAR_POSITIONAL for p in sig.parameters.values())
+    return required, (None if variadic else len(positional))
 
 
 def column_array(column: pd.Series) -> np.ndarray:
@@ -33,28 +97,96 @@ def column_array(column: pd.Series) -> np.ndarray:
 
 
 def frame_to_arrays(frame: pd.DataFrame, multiple_inputs: bool) -> list[np.ndarray]:
-    """The model's input arrays for a validated frame (see the module docstring)."""
-    if multiple_inputs or frame.shape[1] == 1:
-        return [column_array(frame[c]) for c in frame.columns] if multiple_inputs else [column_array(frame.iloc[:, 0])]
+    """The input arrays for a validated frame: each column one input (`multiple_inputs`), else one input:
+    the one column, or the columns stacked on axis 1 (scalar columns → `[rows, columns]`; array columns of
+    one shape, as an N-D numpy sample is split, → `[rows, columns, *cell shape]`)."""
+    if multiple_inputs:
+        return [column_array(frame[c]) for c in frame.columns]
+    if frame.shape[1] == 1:
+        return [column_array(frame.iloc[:, 0])]
+    arrays = [column_array(frame[c]) for c in frame.columns]
+    shapes = {a.shape[1:] for a in arrays}
+    if len(shapes) != 1:
+        raise DataValidationError(
+            f"The input has {frame.shape[1]} columns holding values of different shapes "
+            f"({', '.join(str(s) for s in sorted(shapes, key=len))}): a single-input tensor model takes the columns "
+            "stacked into one tensor, so every column needs the same shape. Log the model with "
+            "options={'multiple_inputs': True} to pass one tensor per column."
+        )
+    return [np.stack(arrays, axis=1)]
+
+
+def model_inputs(frame: pd.DataFrame, arity: Arity | None, declared: bool | None, what: str) -> list[np.ndarray]:
+    """The arrays to call a model with, by the rule in the module docstring. `what` names the model's call
+    in messages (e.g. "MyNet.forward")."""
+    k = frame.shape[1]
+    if k == 0:
+        raise DataValidationError(f"{what} needs at least one input column; the input has none.")
+    low, high = arity if arity is not None else (None, None)
+    if k == 1:
+        if low is not None and low > 1:
+            raise DataValidationError(
+                f"{what} takes {low} inputs, but the input has one column {frame.columns[0]!r}: pass one column "
+                "(one tensor) per input, e.g. sample_input_data=[tensor_a, tensor_b] with "
+                "options={'multiple_inputs': True}."
+            )
+        return frame_to_arrays(frame, False)
+    if high == 1:
+        if declared:
+            raise DataValidationError(
+                f"{what} takes one input, but the model was declared with options={{'multiple_inputs': True}} "
+                f"and the input has {k} columns {list(frame.columns)}: log it without multiple_inputs (the "
+                "columns are then stacked into one tensor), or give the model one parameter per input."
+            )
+        return frame_to_arrays(frame, False)
+    if low is not None and low >= 2:
+        if k < low or (high is not None and k > high):
+            expected = str(low) if high == low else (f"{low} to {high}" if high is not None else f"at least {low}")
+            raise DataValidationError(
+                f"{what} takes {expected} inputs, but the input has {k} columns {list(frame.columns)}: pass one "
+                "column (one tensor) per input."
+            )
+        return frame_to_arrays(frame, True)
+    if declared is not None:
+        return frame_to_arrays(frame, declared)
     arrays = [column_array(frame[c]) for c in frame.columns]
     if any(a.ndim != 1 for a in arrays):
-        raise DataValidationError(
-            f"The input has {frame.shape[1]} columns and some hold arrays: a single-input tensor model takes one "
-            "array column or several scalar columns. Log the model with options={'multiple_inputs': True} to pass "
-            "one tensor per column."
-        )
-    return [np.column_stack(arrays)]
+        return arrays
+    return [np.stack(arrays, axis=1)]
 
 
-def outputs_to_numpy(result: Any, to_numpy: Any) -> Any:
+def cast_array(array: np.ndarray, dtype: Any, *, floating_only: bool = True) -> np.ndarray:
+    """`array` as numpy `dtype` (a model's parameter or input dtype) when that is a float type: floating
+    arrays always (a float64 frame into a float32 net), other numbers too unless `floating_only` (an
+    integer column into an input declared float). Anything else is returned unchanged."""
+    if dtype is None:
+        return array
+    try:
+        target = np.dtype(dtype)
+    except TypeError:
+        return array
+    if target.kind != "f" or array.dtype == target:
+        return array
+    if array.dtype.kind == "f" or (not floating_only and array.dtype.kind in "iub"):
+        return array.astype(target)
+    return array
+
+
+def outputs_to_numpy(result: Any, to_numpy: Callable[[Any], np.ndarray]) -> Any:
     """A model's output as numpy, via `to_numpy(tensor)`: one tensor → its array (a 2-D one gives one output
     column per axis-1 index); a tuple/list or dict of tensors → a DataFrame, one column per tensor."""
     if isinstance(result, dict):  # named outputs keep their names
         return pd.DataFrame({str(k): _cells(to_numpy(v)) for k, v in result.items()})
     if isinstance(result, (list, tuple)):  # several outputs: `output_feature_i`, as Snowflake names them
+        if len(result) == 1:
+            return outputs_to_numpy(result[0], to_numpy)
         return pd.DataFrame({f"output_feature_{i}": _cells(to_numpy(r)) for i, r in enumerate(result)})
     return to_numpy(result)
 
 
 def _cells(array: np.ndarray) -> Any:
+    if array.ndim == 0:
+        raise DataValidationError(
+            f"The model returned a scalar ({array!r}) among its outputs; every output needs one value per input row."
+        )
     return array if array.ndim == 1 else list(array)
