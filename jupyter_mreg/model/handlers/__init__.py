@@ -16,8 +16,8 @@ from jupyter_mreg.model.handlers.base import ModelHandler
 
 # Wrappers before what they wrap: a SentenceTransformer is a torch Module, an XGBClassifier or LGBMClassifier
 # is a scikit-learn estimator, a Keras model under the torch backend is a torch Module.
-_MODULES = ("custom", "mlflow", "xgboost", "lightgbm", "catboost", "prophet", "keras", "tensorflow", "pytorch",
-            "sklearn")
+_MODULES = ("custom", "mlflow", "sentence_transformers", "huggingface", "xgboost", "lightgbm", "catboost",
+            "prophet", "keras", "tensorflow", "pytorch", "sklearn")
 
 _loaded: list[type[ModelHandler]] | None = None
 
