@@ -3,18 +3,10 @@ lightgbm flavor with its defaults."""
 
 from __future__ import annotations
 
+from .data import tabular
+
 N_ROWS = 5_000
 N_FEATURES = 20
-
-
-def _data():
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(0)
-    X = pd.DataFrame(rng.normal(size=(N_ROWS, N_FEATURES)), columns=[f"f{i}" for i in range(N_FEATURES)])
-    y = (X["f0"] + 0.5 * X["f1"] - X["f2"] + rng.normal(scale=0.5, size=N_ROWS) > 0).astype(int)
-    return X, y
 
 
 def _mlflow_log(model, sample, registered_model_name):
@@ -33,7 +25,7 @@ def _mlflow_load(uri):
 def cases() -> list[dict]:
     import lightgbm
 
-    X, y = _data()
+    X, y = tabular(N_ROWS, N_FEATURES)
     classifier = lightgbm.LGBMClassifier(n_estimators=100, num_leaves=31, n_jobs=2, random_state=0,
                                          verbose=-1).fit(X, y)
     booster = lightgbm.train({"objective": "binary", "num_leaves": 31, "num_threads": 2, "seed": 0, "verbose": -1},

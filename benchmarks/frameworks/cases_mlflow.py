@@ -11,22 +11,14 @@ ours returns too."""
 
 from __future__ import annotations
 
+from .data import tabular
+
 import atexit
 import shutil
 import tempfile
 
 N_ROWS = 2_000
 N_FEATURES = 20
-
-
-def _data():
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(0)
-    X = pd.DataFrame(rng.normal(size=(N_ROWS, N_FEATURES)), columns=[f"f{i}" for i in range(N_FEATURES)])
-    y = (X["f0"] + 0.5 * X["f1"] - X["f2"] + rng.normal(scale=0.5, size=N_ROWS) > 0).astype(int)
-    return X, y
 
 
 def _mlflow_logger(folder: str):
@@ -56,7 +48,7 @@ def cases() -> list[dict]:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    X, y = _data()
+    X, y = tabular(N_ROWS, N_FEATURES)
     pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
     folder = tempfile.mkdtemp(prefix="mreg-bench-mlflow-")
     atexit.register(shutil.rmtree, folder, True)

@@ -8,12 +8,14 @@ lives outside site-packages.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 import site
 import sys
 import sysconfig
 import types
+from typing import Any
 
 _OWN_PACKAGE = __name__.split(".")[0]
 
@@ -107,3 +109,53 @@ def _module_location(mod: types.ModuleType) -> str | None:
 
 def _is_inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder + os.sep)
+
+
+# --- the code a class uses ----------------------------------------------------------------------------
+
+
+def class_code_modules(klass: type) -> list[str]:
+    """Full names of the modules a class's code comes from: its own and its bases' modules, then the
+    modules of the objects its methods reach through their globals."""
+    names = [base.__module__ for base in klass.__mro__ if base is not object]
+    for obj in _referenced_globals(klass):
+        mod = obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", None)
+        if isinstance(mod, str):
+            names.append(mod)
+    return names
+
+
+def _referenced_globals(klass: type) -> list[Any]:
+    """Objects the class's own functions reach through their module globals (one level deep)."""
+    found: list[Any] = []
+    for attr in vars(klass).values():
+        for func in _functions_of(attr):
+            glb = getattr(func, "__globals__", {})
+            for name in _code_names(func.__code__):
+                if name in glb:
+                    found.append(glb[name])
+    return found
+
+
+def _functions_of(attr: Any) -> list[Any]:
+    if isinstance(attr, (staticmethod, classmethod)):
+        attr = attr.__func__
+    if isinstance(attr, property):
+        return [f for f in (attr.fget, attr.fset, attr.fdel) if inspect.isfunction(f)]
+    attr = inspect.unwrap(attr) if inspect.isfunction(attr) else attr
+    return [attr] if inspect.isfunction(attr) else []
+
+
+def _code_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
+
+
+def local_code_modules(classes: list[type]) -> list[str]:
+    """Top-level names of the user's local modules that the code of `classes` comes from: what a saved
+    model must carry by value (see `class_code_modules`)."""
+    names = [n.split(".")[0] for klass in classes for n in class_code_modules(klass) if is_local_module(n)]
+    return list(dict.fromkeys(names))

@@ -33,7 +33,7 @@ from typing import Any, ClassVar, Iterable
 
 from jupyter_mreg.errors import EnvironmentMismatchError, InvalidArgumentError, UnsupportedModelError
 from jupyter_mreg.model.handlers.base import ModelHandler
-from jupyter_mreg.model.local_modules import is_local_module
+from jupyter_mreg.model.local_modules import class_code_modules, local_code_modules
 from jupyter_mreg.model.pickling import pickled_by_value
 
 CLASS_FILE = "model_class.pkl"
@@ -91,7 +91,7 @@ class Handler(ModelHandler):
     def modules(cls, model: Any) -> list[str]:
         from jupyter_mreg.model.handlers import find_handler
 
-        names = [n.split(".")[0] for n in _class_code_modules(type(model))]
+        names = [n.split(".")[0] for n in class_code_modules(type(model))]
         context = getattr(model, "context", None)
         for ref in getattr(context, "model_refs", {}).values():
             names.extend(find_handler(ref.model).modules(ref.model))
@@ -381,50 +381,10 @@ def _load_class(file: Path, meta: dict) -> type:
 # --- the code a class uses, and which of it to pickle by value ------------------------------------------
 
 
-def _class_code_modules(klass: type) -> list[str]:
-    """Full names of the modules a class's code comes from: its own and its bases' modules, then the
-    modules of the objects its methods reach through their globals."""
-    names = [base.__module__ for base in klass.__mro__ if base is not object]
-    for obj in _referenced_globals(klass):
-        mod = obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", None)
-        if isinstance(mod, str):
-            names.append(mod)
-    return names
-
-
-def _referenced_globals(klass: type) -> list[Any]:
-    """Objects the class's own functions reach through their module globals (one level deep)."""
-    found: list[Any] = []
-    for attr in vars(klass).values():
-        for func in _functions_of(attr):
-            glb = getattr(func, "__globals__", {})
-            for name in _code_names(func.__code__):
-                if name in glb:
-                    found.append(glb[name])
-    return found
-
-
-def _functions_of(attr: Any) -> list[Any]:
-    if isinstance(attr, (staticmethod, classmethod)):
-        attr = attr.__func__
-    if isinstance(attr, property):
-        return [f for f in (attr.fget, attr.fset, attr.fdel) if inspect.isfunction(f)]
-    attr = inspect.unwrap(attr) if inspect.isfunction(attr) else attr
-    return [attr] if inspect.isfunction(attr) else []
-
-
-def _code_names(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _code_names(const)
-    return names
-
-
 def _by_value_modules(klass: type, options: dict) -> list[str]:
     """Top-level names of the local modules to pickle by value: the class's (and its bases') module, the
     local modules its methods use, and any `options["_by_value_modules"]` (module objects or names)."""
-    out = [n.split(".")[0] for n in _class_code_modules(klass) if is_local_module(n)]
+    out = local_code_modules([klass])
     for m in options.get("_by_value_modules") or ():
         name = m.__name__ if isinstance(m, types.ModuleType) else str(m)
         if name not in sys.modules:

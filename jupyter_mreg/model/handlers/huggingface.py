@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator
 
 from jupyter_mreg.errors import EnvironmentMismatchError, InferenceError, SignatureError
+from jupyter_mreg.model.handlers import pytorch
 from jupyter_mreg.model.handlers.base import ModelHandler
 from jupyter_mreg.model.signatures.specs import FeatureGroupSpec, FeatureSpec, ModelSignature, ParamSpec
 from jupyter_mreg.model.signatures.types import DataType
@@ -95,11 +96,7 @@ class Handler(ModelHandler):
 
     @classmethod
     def gpu_available(cls) -> bool:
-        try:
-            import torch
-        except ImportError:
-            return False
-        return bool(torch.cuda.is_available())
+        return pytorch.Handler.gpu_available()  # pipelines here run on torch
 
     @classmethod
     def modules(cls, model: Any) -> list[str]:

@@ -21,7 +21,6 @@ deprecated in recent torch but still the only format that runs without the model
 from __future__ import annotations
 
 import sys
-import types
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +31,7 @@ import numpy as np
 from jupyter_mreg.errors import InvalidArgumentError, UnsupportedModelError
 from jupyter_mreg.model.handlers import tensors
 from jupyter_mreg.model.handlers.base import ModelHandler
-from jupyter_mreg.model.local_modules import is_local_module
+from jupyter_mreg.model.local_modules import local_code_modules
 from jupyter_mreg.model.pickling import pickled_by_value
 
 PICKLE_FILE = "model.pt"
@@ -62,7 +61,11 @@ class Handler(ModelHandler):
 
     @classmethod
     def gpu_available(cls) -> bool:
-        import torch
+        try:
+            import torch
+        except ImportError:  # asked by the handlers of libraries that run on torch when it may be absent
+            return False
+        return bool(torch.cuda.is_available())
 
         return bool(torch.cuda.is_available())
 
@@ -283,32 +286,7 @@ def _module_classes(model: Any) -> list[type]:
 def _local_modules(model: Any) -> list[str]:
     """Names of the user's local modules the module's classes and their methods' globals come from: these
     are pickled by value. `__main__` needs no entry (cloudpickle always writes its classes by value)."""
-    names: list[str] = []
-    for klass in _module_classes(model):
-        candidates = [klass.__module__]
-        for attr in vars(klass).values():
-            func = attr.__func__ if isinstance(attr, (staticmethod, classmethod)) else attr
-            if isinstance(func, types.FunctionType):
-                for name in _code_names(func.__code__):
-                    value = func.__globals__.get(name)
-                    is_module = isinstance(value, types.ModuleType)
-                    module = value.__name__ if is_module else getattr(value, "__module__", None)
-                    if isinstance(module, str):
-                        candidates.append(module)
-        for module in candidates:
-            if module != "__main__" and module in sys.modules and is_local_module(module):
-                top = module.split(".")[0]
-                if top not in names:
-                    names.append(top)
-    return names
-
-
-def _code_names(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _code_names(const)
-    return names
+    return [m for m in local_code_modules(_module_classes(model)) if m != "__main__"]
 
 
 def _sample_arrays(model: Any, sample: Any, declared: bool | None) -> list[np.ndarray] | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from jupyter_mreg.errors import InvalidArgumentError, SignatureError
+from jupyter_mreg.model.handlers import pytorch
 from jupyter_mreg.model.handlers.base import ModelHandler
 from jupyter_mreg.model.handlers.huggingface import quiet_transformers
 from jupyter_mreg.model.signatures.specs import FeatureSpec, ModelSignature, ParamSpec
@@ -71,11 +72,7 @@ class Handler(ModelHandler):
 
     @classmethod
     def gpu_available(cls) -> bool:
-        try:
-            import torch
-        except ImportError:
-            return False
-        return bool(torch.cuda.is_available())
+        return pytorch.Handler.gpu_available()  # it runs on torch
 
     @classmethod
     def modules(cls, model: Any) -> list[str]:
