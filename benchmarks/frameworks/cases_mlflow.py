@@ -61,4 +61,5 @@ def cases() -> list[dict]:
                                             f"{N_FEATURES} features",
              "model": model, "sample": X.head(10), "log_kwargs": {"options": {"model_uri": path}},
              "mlflow_log": _mlflow_logger(path),
-             "mlflow_load": _mlflow_load, "mlflow_flavor": "mlflow.pyfunc"}]
+             "mlflow_load": _mlflow_load, "mlflow_flavor": "mlflow.pyfunc",
+             "mlflow_log_call": "`mlflow.log_artifacts` + `mlflow.register_model`"}]
