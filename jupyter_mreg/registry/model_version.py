@@ -181,6 +181,8 @@ class ModelVersion:
         from jupyter_mreg.registry.loading import load_version
 
         row = self._row()
+        if self._manifest is None:  # from the same row: one catalog read for the whole load
+            self._manifest = json.loads(row.manifest)
         key = (row.id, row.created_on.strftime("%Y%m%d%H%M%S%f"))
         return load_version(self._session, key, lambda: self._files(row.id), self.manifest, what=self._what(),
                             force=force, options=options, use_cache=use_cache)

@@ -132,12 +132,17 @@ def user_aliases(conn: Connection, model_id: int) -> dict[str, int]:
 
 def resolve_version(conn: Connection, model: Row, qn: QualifiedName, name_or_alias: str) -> Row:
     """A version by alias (user or DEFAULT/FIRST/LAST) first, then by name; `NotFoundError` otherwise."""
-    aliases = {**system_alias_ids(conn, model), **user_aliases(conn, model.id)}
-    if name_or_alias in aliases:
-        return conn.execute(select(t.versions).where(t.versions.c.id == aliases[name_or_alias])).first()
+    if name_or_alias in SYSTEM_ALIASES:
+        target = system_alias_ids(conn, model).get(name_or_alias)
+    else:  # one lookup of this alias, not all of them: resolving is on the path of every cold load()
+        target = conn.execute(select(t.aliases.c.version_id).where(
+            t.aliases.c.model_id == model.id, t.aliases.c.alias == name_or_alias)).scalar()
+    if target is not None:
+        return conn.execute(select(t.versions).where(t.versions.c.id == target)).first()
     row = version_row(conn, model.id, name_or_alias)
     if row is not None:
         return row
+    aliases = {**system_alias_ids(conn, model), **user_aliases(conn, model.id)}
     names = [r.name for r in version_rows(conn, model.id)] + sorted(aliases)
     raise NotFoundError(f"Unable to find version or alias with name {name_or_alias} in model {qn}."
                         f"{_hint(name_or_alias, names)}")

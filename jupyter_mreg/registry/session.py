@@ -136,10 +136,9 @@ class Session:
         self._schema = parse_identifier(schema, "Schema")
 
     def close(self) -> None:
-        """Release the catalog's connections."""
-        if self._catalog is not None:
-            self._catalog.dispose()
-            self._catalog = None
+        """Let go of the catalog. Its connections stay pooled for the other sessions of this process on the
+        same catalog (one engine per catalog and process): the next Session opens no new connection."""
+        self._catalog = None
 
     def __repr__(self) -> str:
         return f"Session(home={str(self.home)!r}, user={self._user!r}, role={self._role!r})"

@@ -123,9 +123,8 @@ def _shared_engine(parsed: URL, display: str) -> tuple[Engine, bool]:
         if cached is not None and identity is not None and cached[1] == identity:
             return cached[0], False
         engine = _make_engine(parsed, display)
-        if identity is not None or parsed.get_backend_name() == "sqlite":
-            # A new file's identity is known once the engine has created it (first connect).
-            _engines[key] = (engine, identity)
+        # Shared once its schema is open (`_remember_identity`): a new file's identity is known only then.
+        _engines[key] = (engine, None)
         return engine, True
 
 
@@ -209,17 +208,18 @@ class Catalog:
         self._engine = engine
         self._write_engine = engine.execution_options(**{_WRITE_OPTION: True})
         self._local = threading.local()
+        if not fresh:
+            return  # this process opened (and if needed upgraded) this very catalog already
         try:
             self._open_schema()
         except BaseException:
-            if fresh:
-                _forget_engine(parsed, engine)
+            _forget_engine(parsed, engine)
             raise
+        _remember_identity(parsed, engine)
 
     def _open_schema(self) -> None:
         with self.read() as conn:
             version = current_version(conn)
-        _remember_identity(_to_url(self._url), self._engine)
         check_supported(version, self._display)
         if version < LATEST_VERSION:
             with self._translate_errors():
@@ -309,8 +309,9 @@ class Catalog:
             self._local.writing = False
 
     def dispose(self) -> None:
-        """Close every pooled connection (call before forking, or when done with the catalog)."""
-        self._engine.dispose()
+        """Close every pooled connection (call before forking, or when done with the catalog). The next
+        Catalog on this URL opens a new engine and checks the schema again."""
+        _forget_engine(_to_url(self._url), self._engine)
 
 
 # -- uploads: writes of artifact files in progress ---------------------------------------------
