@@ -208,14 +208,17 @@ class Catalog:
         self._engine = engine
         self._write_engine = engine.execution_options(**{_WRITE_OPTION: True})
         self._local = threading.local()
-        if not fresh:
-            return  # this process opened (and if needed upgraded) this very catalog already
+        if not fresh and self._is_sqlite:
+            return  # this process opened (and if needed upgraded) this very file already
+        # A server's database may have been dropped and created again under the same URL: check it each time.
         try:
             self._open_schema()
         except BaseException:
-            _forget_engine(parsed, engine)
+            if fresh:
+                _forget_engine(parsed, engine)
             raise
-        _remember_identity(parsed, engine)
+        if fresh:
+            _remember_identity(parsed, engine)
 
     def _open_schema(self) -> None:
         with self.read() as conn:
