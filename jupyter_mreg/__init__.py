@@ -26,7 +26,14 @@ _LAZY = {
     "Task": "jupyter_mreg.model.task",
 }
 
-__all__ = ["MregError", "__version__", *_LAZY]
+__all__ = ["MregError", "__version__", "load_ipython_extension", *_LAZY]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext jupyter_mreg`: register the `%%mreg` / `%mreg` SQL magics (`jupyter_mreg.sql.magic`)."""
+    from jupyter_mreg.sql.magic import MregMagic  # IPython, the SQL engine and pandas load only here
+
+    ipython.register_magics(MregMagic)
 
 
 def __getattr__(name: str) -> Any:

@@ -14,6 +14,7 @@ ALLOWED = {
     "store": {"store"},
     "inference": {"inference", "model"},
     "registry": {"registry", "model", "store", "inference"},
+    "sql": {"sql", "registry", "model", "inference"},
 }
 
 

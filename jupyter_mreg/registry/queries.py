@@ -57,6 +57,18 @@ def schema_exists(conn: Connection, database: str, schema: str) -> bool:
     return found is not None
 
 
+def schema_names(conn: Connection, database: str | None = None) -> list[tuple[str, str]]:
+    """`(database, schema)` of every schema (of `database` only, when given), sorted."""
+    query = select(t.schemas.c.database_name, t.schemas.c.name).order_by(t.schemas.c.database_name, t.schemas.c.name)
+    if database is not None:
+        query = query.where(t.schemas.c.database_name == database)
+    return [tuple(row) for row in conn.execute(query)]
+
+
+def database_names(conn: Connection) -> list[str]:
+    return list(conn.execute(select(t.databases.c.name).order_by(t.databases.c.name)).scalars())
+
+
 def ensure_schema(conn: Connection, session: Any, database: str, schema: str) -> None:
     """Create the database and schema if missing (a local registry creates them on first use)."""
     if schema_exists(conn, database, schema):

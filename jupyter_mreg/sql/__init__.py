@@ -1,0 +1,30 @@
+"""Snowflake model SQL over a notebook's DataFrames: `execute(sql, namespace)`, and the `%%mreg` magic on top.
+
+    from jupyter_mreg.sql import execute
+    execute("SELECT id, CHURN!PREDICT(*):output_feature_0 AS p FROM new_customers", {"new_customers": df})
+
+Queries (`SELECT ...`, `WITH ...`) are parsed with a Snowflake dialect that knows model calls and run by
+DuckDB over the DataFrames (`query.py`); model DDL/DCL (`SHOW MODELS`, `ALTER MODEL ...`, `USE ...`) act on
+the registry (`ddl.py`). Works without IPython; `magic.py` is a thin layer over `execute`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["execute"]
+
+
+def execute(sql: str, namespace: dict | None = None, *, session: Any = None, params: dict | None = None,
+            limit: int | None = None) -> Any:
+    """Run every statement of `sql`; return the last one's result (a pandas DataFrame, or None).
+
+    `namespace` holds the DataFrames queries read (a notebook's user namespace) and the values `{{name}}`
+    (Jinja) and `:name` (bind values) refer to; `params` add to or override those values. `session` is a
+    `jupyter_mreg.Session` (default `Session.builder.getOrCreate()`). A mistake raises `SqlError` (or another
+    `MregError`), whose `render()` points at the line and column. `limit` caps the rows of every query
+    that has no LIMIT of its own (the magic's `autolimit`).
+    """
+    from jupyter_mreg.sql.runner import run_cell
+
+    return run_cell(sql, namespace, session=session, params=params, limit=limit)

@@ -1,0 +1,47 @@
+"""What a statement runs against: the session (registry, current database and schema, role) and the
+namespace whose pandas DataFrames are the tables a query reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_DATABASE = "MODEL_REGISTRY"  # as `Registry` falls back to when the session names none
+DEFAULT_SCHEMA = "PUBLIC"
+
+
+@dataclass
+class SqlContext:
+    """`session` is a `jupyter_mreg.Session`; `namespace` maps names to Python values (a notebook's user
+    namespace); `params` are the values `:name` binds to."""
+
+    session: Any
+    namespace: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    _registries: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def database(self) -> str:
+        return self.session.get_current_database() or DEFAULT_DATABASE
+
+    @property
+    def schema(self) -> str:
+        return self.session.get_current_schema() or DEFAULT_SCHEMA
+
+    def registry(self, database: str | None = None, schema: str | None = None, *, create: bool = False) -> Any:
+        """The `Registry` of `database.schema` (identifier forms), the current ones by default. A schema
+        that does not exist is a `NotFoundError` unless `create` (a query must not create one by naming it)."""
+        from jupyter_mreg.errors import NotFoundError
+        from jupyter_mreg.registry import Registry
+        from jupyter_mreg.registry import queries as q
+
+        key = (database or self.database, schema or self.schema)
+        if key not in self._registries:
+            if not create:
+                with self.session.catalog.read() as conn:
+                    exists = q.schema_exists(conn, *key)
+                if not exists:
+                    raise NotFoundError(f"Schema {key[0]}.{key[1]} does not exist or not authorized.")
+            # Identifier forms parse to themselves (`MYDB` stays MYDB, `"my db"` keeps its quotes).
+            self._registries[key] = Registry(session=self.session, database_name=key[0], schema_name=key[1])
+        return self._registries[key]

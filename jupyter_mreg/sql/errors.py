@@ -1,0 +1,49 @@
+"""`SqlError`: a user's mistake in a `%%mreg` cell, shown as a short message pointing at line and column."""
+
+from __future__ import annotations
+
+from jupyter_mreg.errors import MregError
+
+
+class SqlError(MregError, ValueError):
+    """A mistake in SQL text: what was wrong, where (a character offset into the cell), and the fix.
+
+    `str(error)` is the message alone; `render()` adds the offending line with a caret under the column,
+    as the magic shows it.
+    """
+
+    def __init__(self, message: str, *, sql: str | None = None, position: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.sql = sql
+        self.position = position
+
+    def locate(self, sql: str, offset: int = 0) -> SqlError:
+        """Place the error in the whole cell: `position` was counted from the statement's start, which is
+        `offset` characters into `sql`."""
+        if self.position is not None:
+            self.position += offset
+        self.sql = sql
+        return self
+
+    @property
+    def line_column(self) -> tuple[int, int] | None:
+        """1-based (line, column) of `position` in `sql`."""
+        if self.sql is None or self.position is None:
+            return None
+        before = self.sql[: self.position]
+        line = before.count("\n") + 1
+        column = self.position - (before.rfind("\n") + 1) + 1
+        return line, column
+
+    def render(self) -> str:
+        """The message, then the line the mistake is on with a caret under its column."""
+        where = self.line_column
+        if where is None:
+            return self.message
+        line, column = where
+        lines = self.sql.split("\n")
+        text = lines[line - 1].rstrip("\r") if line <= len(lines) else ""
+        # Tabs stay tabs in the caret's indent so the caret lands under the right character.
+        pad = "".join("\t" if ch == "\t" else " " for ch in text[: column - 1])
+        return f"{self.message}\n  line {line}, column {column}:\n    {text}\n    {pad}^"

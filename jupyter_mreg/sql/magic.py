@@ -1,0 +1,190 @@
+"""`%%mreg` / `%mreg`: Snowflake model SQL in a notebook cell, a thin IPython layer over `jupyter_mreg.sql.execute`.
+
+    %load_ext jupyter_mreg
+
+    %%mreg
+    SELECT id, MYDB.ML.CUSTOMER_CHURN!PREDICT(*):output_feature_0 AS churn FROM new_customers
+
+    df = %mreg SELECT * FROM new_customers WHERE region = :region
+    %%mreg scores << SELECT ...          (or `%%mreg -o scores`: bind the result, show nothing)
+    %%mreg -s my_session                 (a Session variable; default Session.builder.getOrCreate())
+
+    %config MregMagic.displaylimit = 20  (rows shown; the whole result is kept)
+    %config MregMagic.autolimit = 1000   (at most this many rows per query; 0: no limit)
+    %config MregMagic.short_errors = False  (full tracebacks instead of the short message)
+
+The tables are the notebook's pandas DataFrames; `{{name}}` inserts a Python value as text (Jinja) and
+`:name` binds it as a value. IPython's `$name` and `{name}` are not expanded: they mean what SQL says.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_local_scope, no_var_expand
+from traitlets import Bool, Int
+
+from jupyter_mreg.errors import MregError
+from jupyter_mreg.sql.errors import SqlError
+
+_OPTION = re.compile(r"\s*(?P<flag>-o|--out|-s|--session)(?:\s*=\s*|\s+)(?P<value>[^\s;]+)")
+_UNKNOWN = re.compile(r"\s*(?P<flag>-\w\S*|--\w\S*)")  # `-- text` (a space after --) is a SQL comment
+_BIND = re.compile(r"\s*(?P<name>[A-Za-z_]\w*)\s*<<")
+_FLAGS = {"-o": "out", "--out": "out", "-s": "session", "--session": "session"}
+
+
+@magics_class
+class MregMagic(Magics):
+    """Runs `%%mreg` cells and `%mreg` lines through `jupyter_mreg.sql.execute`."""
+
+    displaylimit = Int(10, allow_none=True, help=(
+        "Rows of a result shown under the cell; the whole DataFrame is still returned (in `_`, `Out`, or the "
+        "variable it is assigned to). 0 or None shows every row.")).tag(config=True)
+    autolimit = Int(0, allow_none=True, help=(
+        "Return at most this many rows from a query (a LIMIT on the outermost SELECT, so the model scores no "
+        "more rows than needed). 0 or None: no limit.")).tag(config=True)
+    short_errors = Bool(True, help=(
+        "Show a mistake in the SQL as a short message pointing at its line and column, without a traceback. "
+        "False shows the full traceback.")).tag(config=True)
+
+    @no_var_expand
+    @needs_local_scope
+    @line_cell_magic
+    def mreg(self, line: str = "", cell: str | None = None, local_ns: dict | None = None) -> Any:
+        """Run Snowflake model SQL over the notebook's DataFrames; return the last statement's result.
+
+        Usage:
+          %%mreg [-o NAME | NAME <<] [-s SESSION]
+          SELECT id, CUSTOMER_CHURN!PREDICT(*):output_feature_0 AS churn FROM new_customers
+
+          df = %mreg SELECT ...
+
+        Options:
+          -o NAME, --out NAME   store the result in the variable NAME instead of showing it (same as
+                                `NAME << SELECT ...`)
+          -s NAME, --session NAME
+                                the `jupyter_mreg.Session` variable to use (default:
+                                Session.builder.getOrCreate(), the registry in $MREG_HOME)
+
+        Several statements separated by `;` run in order; the last one's result is returned. Queries
+        return a pandas DataFrame (displayed up to `%config MregMagic.displaylimit` rows); SHOW commands
+        return their table, other commands (ALTER, DROP, USE) Snowflake's one-row status.
+        """
+        options, sql, start = parse_line(line)
+        pad = ""
+        if cell is not None:
+            # Line and column numbers in errors match the cell's: the first line is `%%mreg ...`, blanked.
+            pad = " " * (len("%%mreg ") + start) if sql.strip() else ""
+            sql = f"{pad}{sql}\n{cell}"
+        user_ns = self.shell.user_ns
+        namespace = user_ns if local_ns is None or local_ns is user_ns else {**user_ns, **local_ns}
+        session = self._session(options.get("session"), namespace)
+        from jupyter_mreg.sql import execute
+
+        try:
+            result = execute(sql, namespace, session=session, limit=self.autolimit or None)
+        except MregError as exc:
+            if not self.short_errors:
+                raise
+            if isinstance(exc, SqlError):
+                if pad and exc.sql and exc.sql.startswith(pad):  # show the magic's line as written
+                    exc.sql = f"%%mreg {line[:start]}{exc.sql[len(pad):]}"
+                raise UsageError(exc.render()) from None
+            raise UsageError(str(exc)) from None
+        if options.get("out"):
+            user_ns[options["out"]] = result
+            return None
+        if result is not None:
+            limit_display(self.shell, result, self.displaylimit)
+        return result
+
+    @staticmethod
+    def _session(name: str | None, namespace: dict) -> Any:
+        if name is None:
+            return None
+        from jupyter_mreg.registry.session import Session
+
+        if name not in namespace:
+            raise UsageError(f"-s {name}: the notebook has no variable {name}. Create one first, e.g. "
+                             f'{name} = Session.builder.configs({{"home": "..."}}).create()')
+        value = namespace[name]
+        if not isinstance(value, Session):
+            raise UsageError(f"-s {name}: {name} is a {type(value).__name__}, not a jupyter_mreg Session.")
+        return value
+
+
+def parse_line(line: str) -> tuple[dict[str, str], str, int]:
+    """The options at the start of a magic's line, the SQL after them, and where that SQL starts in `line`.
+
+    `-o NAME` / `--out NAME` / `NAME <<` give "out", `-s NAME` / `--session NAME` give "session"; the rest
+    of the line is SQL, left as written (no shell-style splitting, so quotes in SQL are untouched).
+    """
+    options: dict[str, str] = {}
+    rest = line
+    while True:
+        found = _OPTION.match(rest)
+        if not found:
+            break
+        options[_FLAGS[found.group("flag")]] = found.group("value")
+        rest = rest[found.end():]
+    bind = _BIND.match(rest)
+    if bind:
+        if "out" in options:
+            raise UsageError(f"Give the result one name: -o {options['out']} or {bind.group('name')} <<, not both.")
+        options["out"] = bind.group("name")
+        rest = rest[bind.end():]
+    unknown = _UNKNOWN.match(rest)
+    if unknown:
+        flag = unknown.group("flag")
+        raise UsageError(f"%mreg has no option {flag}: it takes -o/--out NAME (or NAME << before the SQL) and "
+                         "-s/--session NAME.")
+    for key in ("out", "session"):
+        if key in options and not options[key].isidentifier():
+            raise UsageError(f"--{key} {options[key]}: expected a Python variable name.")
+    sql = rest.lstrip()  # trailing blanks stay, so offsets in the cell below are unchanged
+    return options, sql, len(line) - len(sql)
+
+
+def limit_display(shell: Any, result: Any, limit: int | None) -> None:
+    """Make `result` (a DataFrame longer than `limit`) display its first `limit` rows and a note, in
+    HTML and in text, wherever IPython displays it: the object itself is untouched and whole."""
+    import pandas as pd
+
+    if not isinstance(result, pd.DataFrame) or not limit or len(result) <= limit:
+        return
+    formatters = shell.display_formatter.formatters
+    key = id(result)
+
+    def note(total: int) -> str:
+        return (f"showing {limit:,} of {total:,} rows (the result holds them all; "
+                "%config MregMagic.displaylimit = N shows more)")
+
+    def html(obj: pd.DataFrame) -> str | None:
+        if len(obj) <= limit:
+            return obj._repr_html_()
+        with pd.option_context("display.max_rows", limit + 1):
+            table = obj.head(limit)._repr_html_()
+        return None if table is None else f"{table}\n<p>{note(len(obj))}</p>"
+
+    def text(obj: pd.DataFrame, p: Any, cycle: bool) -> None:
+        if len(obj) <= limit:
+            p.text(repr(obj))
+            return
+        with pd.option_context("display.max_rows", limit + 1):
+            p.text(f"{obj.head(limit)!r}\n{note(len(obj))}")
+
+    # IPython looks printers up by the object's id before its type, so only this frame is affected; the
+    # entry goes when the frame does (ids are reused after that).
+    printers = {"text/html": html, "text/plain": text}
+    for mime, printer in printers.items():
+        if mime in formatters:
+            formatters[mime].singleton_printers[key] = printer
+    weakref.finalize(result, _forget, [formatters[m] for m in printers if m in formatters], key)
+
+
+def _forget(formatters: list, key: int) -> None:
+    for formatter in formatters:
+        formatter.singleton_printers.pop(key, None)

@@ -1,0 +1,125 @@
+"""A cell, statement by statement: render `{{...}}`, split at top-level semicolons, send each statement to
+the query engine or to the DDL, and place any error in the whole cell."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NamedTuple
+
+from jupyter_mreg.sql.context import SqlContext
+from jupyter_mreg.sql.errors import SqlError
+
+# First keyword of a statement the registry answers (everything else is a query for DuckDB).
+DDL_KEYWORDS = frozenset({"SHOW", "ALTER", "DROP", "CREATE", "USE", "GRANT", "REVOKE", "DESCRIBE", "DESC"})
+
+
+# Statements that return rows, and the clauses that already bound how many (at the outermost level).
+QUERY_KEYWORDS = frozenset({"SELECT", "WITH", "(", "VALUES"})
+_ROW_BOUNDS = frozenset({"LIMIT", "FETCH", "TOP", "OFFSET"})
+
+
+class Statement(NamedTuple):
+    """One statement of a cell: its text (from its first token to its last, no semicolon), where that text
+    starts in the cell, its first keyword in upper case (comments before it are skipped), and whether it
+    already bounds its rows (LIMIT, FETCH, TOP or OFFSET outside parentheses)."""
+
+    offset: int
+    text: str
+    keyword: str
+    bounded: bool = False
+
+    def limited(self, limit: int | None) -> Statement:
+        """This statement with `LIMIT limit` appended when it is a query that sets no bound of its own:
+        the clause goes through the query engine like one the user wrote, so the model scores no more rows
+        than needed where the plan allows."""
+        if not limit or self.bounded or self.keyword not in QUERY_KEYWORDS:
+            return self
+        return self._replace(text=f"{self.text}\nLIMIT {int(limit)}", bounded=True)
+
+
+def run_cell(sql: str, namespace: dict | None, *, session: Any = None, params: dict | None = None,
+             limit: int | None = None) -> Any:
+    """See `jupyter_mreg.sql.execute`."""
+    from jupyter_mreg.sql.templating import render
+
+    values = {**(namespace or {}), **(params or {})}
+    text = render(sql, values)
+    statements = split_statements(text)
+    if not statements:
+        raise SqlError("The cell holds no SQL statement: write a query (SELECT ...) or a command (SHOW MODELS).")
+    if session is None:
+        from jupyter_mreg.registry.session import Session
+
+        session = Session.builder.getOrCreate()
+    ctx = SqlContext(session=session, namespace=namespace if namespace is not None else {}, params=values)
+    result = None
+    for statement in statements:
+        try:
+            result = run_statement(statement.limited(limit), ctx)
+        except SqlError as exc:
+            exc.locate(text, statement.offset)
+            raise
+    return result
+
+
+def run_statement(statement: Statement | str, ctx: SqlContext) -> Any:
+    """One statement (no trailing semicolon): DDL/DCL to `ddl.run`, queries to `query.run`."""
+    if isinstance(statement, str):
+        found = split_statements(statement)
+        if len(found) != 1:
+            raise SqlError(f"Expected one SQL statement, found {len(found)}.", sql=statement)
+        statement = found[0]
+    if statement.keyword in DDL_KEYWORDS:
+        from jupyter_mreg.sql import ddl
+
+        return ddl.run(statement.text, ctx)
+    from jupyter_mreg.sql import query
+
+    return query.run(statement.text, ctx)
+
+
+def split_statements(text: str) -> list[Statement]:
+    """The statements of `text`, split at semicolons outside strings, quoted names and comments (sqlglot's
+    Snowflake tokenizer decides what those are). Empty statements, and comments alone, are dropped."""
+    from sqlglot.dialects.snowflake import Snowflake
+    from sqlglot.errors import TokenError
+    from sqlglot.tokens import TokenType
+
+    try:
+        tokens = Snowflake().tokenize(text)
+    except TokenError as exc:
+        raise _unreadable(text, exc) from None
+    statements = []
+    group: list = []
+    depth = 0
+    bounded = False
+    for token in [*tokens, None]:
+        if token is None or token.token_type == TokenType.SEMICOLON:
+            if group:
+                start, end = group[0].start, group[-1].end + 1
+                statements.append(Statement(start, text[start:end], group[0].text.upper(), bounded))
+            group, depth, bounded = [], 0, False
+            continue
+        group.append(token)
+        if token.token_type == TokenType.L_PAREN:
+            depth += 1
+        elif token.token_type == TokenType.R_PAREN:
+            depth -= 1
+        elif depth == 0 and token.token_type not in (TokenType.STRING, TokenType.IDENTIFIER):
+            bounded = bounded or token.text.upper() in _ROW_BOUNDS
+    return statements
+
+
+def _unreadable(text: str, exc: Exception) -> SqlError:
+    """A tokenizer failure as a `SqlError`: sqlglot says where an unclosed string or quoted name opened
+    ("Missing ' from 2:11", the last number being the character offset)."""
+    cause = str(exc.__cause__ or "")
+    missing = re.fullmatch(r"Missing (.+) from \d+:(\d+)", cause)
+    if missing:
+        quote, position = missing.group(1), int(missing.group(2))
+        what = "quoted name" if quote == '"' else "string"
+        return SqlError(f"This {what} is not closed: add the missing {quote}.", sql=text, position=position)
+    comment = text.rfind("/*")
+    if comment >= 0 and "*/" not in text[comment:]:
+        return SqlError("This comment is not closed: add the missing */.", sql=text, position=comment)
+    return SqlError(f"The SQL cannot be read (an unclosed string, quoted name or comment?): {exc}", sql=text)
