@@ -718,6 +718,18 @@ def _grant(cur: Cursor, *, revoke: bool) -> Statement:
     return Grant(revoke, tuple(p for p, _ in privileges), on, target, role, models)
 
 
+def parse_comment(cur: Cursor) -> Statement:
+    """`COMMENT [IF EXISTS] ON MODEL m IS '...'`: the same as `ALTER MODEL m SET COMMENT = '...'`."""
+    if_exists = cur.accept_all("IF", "EXISTS")
+    cur.expect("ON", after="COMMENT" if not if_exists else "EXISTS")
+    if cur.is_word(cur.peek()) and not cur.at("MODEL"):
+        _unsupported(cur, "COMMENT ON", "COMMENT ON MODEL")
+    cur.expect("MODEL", after="ON")
+    model = cur.name(MODEL, max_parts=3, after="MODEL")
+    cur.expect("IS", after="the model name")
+    return SetModelProperties(model, if_exists, cur.value("a comment string", after="IS"), None)
+
+
 # Statement forms → parsers. The first word picks the form; ALTER MODEL's next word picks the action.
 STATEMENTS: dict[str, Callable[[Cursor], Statement]] = {
     "SHOW": parse_show,
@@ -729,6 +741,7 @@ STATEMENTS: dict[str, Callable[[Cursor], Statement]] = {
     "USE": parse_use,
     "GRANT": parse_grant,
     "REVOKE": parse_revoke,
+    "COMMENT": parse_comment,
 }
 
 ALTER_ACTIONS: dict[str, Callable[[Cursor, Name, bool], Statement]] = {

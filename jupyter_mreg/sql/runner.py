@@ -10,7 +10,7 @@ from jupyter_mreg.sql.context import SqlContext
 from jupyter_mreg.sql.errors import SqlError
 
 # First keyword of a statement the registry answers (everything else is a query for DuckDB).
-DDL_KEYWORDS = frozenset({"SHOW", "ALTER", "DROP", "CREATE", "USE", "GRANT", "REVOKE", "DESCRIBE", "DESC"})
+DDL_KEYWORDS = frozenset({"SHOW", "ALTER", "DROP", "CREATE", "USE", "GRANT", "REVOKE", "DESCRIBE", "DESC", "COMMENT"})
 
 
 # Statements that return rows, and the clauses that already bound how many (at the outermost level).

@@ -162,6 +162,16 @@ def test_set_comment_and_default_version(sql, reg, churn_model):
     assert sql("SHOW MODELS")["default_version_name"][0] == "V1"
 
 
+def test_comment_on_model(sql, reg, churn_model):
+    assert status(sql("COMMENT ON MODEL customer_churn IS 'from COMMENT ON'")) == OK
+    assert reg.get_model("customer_churn").comment == "from COMMENT ON"
+    assert status(sql("COMMENT IF EXISTS ON MODEL no_such_model IS 'x'")) == OK
+    text = "COMMENT ON TABLE t IS 'x'"
+    err = error(sql, text)
+    assert "COMMENT ON TABLE is not supported in %%mreg: it runs COMMENT ON MODEL." in str(err)
+    caret_at(err, text, "TABLE")
+
+
 def test_default_version_must_be_a_version(sql, churn_model):
     churn_model.version("v2").set_alias("prod")
     text = "ALTER MODEL customer_churn SET DEFAULT_VERSION = prod"
