@@ -11,7 +11,8 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 keras = pytest.importorskip("keras", reason="the keras extra is not installed: pip install jupyter_mreg[keras]")
 if int(keras.__version__.split(".")[0]) < 3:
-    pytest.skip("the keras handler needs Keras 3", allow_module_level=True)
+    pytest.skip(f"the keras handler needs Keras 3 (found {keras.__version__}): pip install 'keras>=3'",
+                allow_module_level=True)
 
 from jupyter_mreg.errors import EnvironmentMismatchError, MregError, UnsupportedModelError  # noqa: E402
 from jupyter_mreg.model.handlers import find_handler  # noqa: E402
