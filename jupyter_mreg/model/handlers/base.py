@@ -101,3 +101,23 @@ def has_method(model: Any, method: str) -> bool:
         return callable(getattr(model, method, None))
     except Exception:  # a property-like attribute that raises something other than AttributeError
         return False
+
+
+def import_recorded_class(meta: dict, framework: str) -> type:
+    """The class a handler recorded at save time as `meta["module"]` + `meta["qualname"]` (a
+    ModuleNotFoundError says which module is missing; a class gone from its module is an
+    `EnvironmentMismatchError` with the fix)."""
+    import importlib
+
+    from jupyter_mreg.errors import EnvironmentMismatchError
+
+    obj: Any = importlib.import_module(meta["module"])
+    for part in meta["qualname"].split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            raise EnvironmentMismatchError(
+                f"Loading this {framework} model needs the class {meta['class']}, which module {meta['module']!r} "
+                "does not define here (it was renamed, moved, or defined inside a function). Restore it, or log "
+                "the model again with code_paths=[<the file defining it>]."
+            )
+    return obj

@@ -9,13 +9,12 @@ class and calls `load_model`. `invoke` hands CatBoost its columns in the order t
 
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
-from jupyter_mreg.errors import EnvironmentMismatchError, InvalidArgumentError
-from jupyter_mreg.model.handlers.base import ModelHandler
+from jupyter_mreg.errors import InvalidArgumentError
+from jupyter_mreg.model.handlers.base import ModelHandler, import_recorded_class
 from jupyter_mreg.model.task import Task
 
 _MODEL_FILE = "model.cbm"
@@ -106,16 +105,8 @@ class Handler(ModelHandler):
 
     @classmethod
     def load(cls, path: Path, meta: dict, options: dict) -> Any:
-        obj: Any = importlib.import_module(meta["module"])
-        for part in meta["qualname"].split("."):
-            obj = getattr(obj, part, None)
-            if obj is None:
-                raise EnvironmentMismatchError(
-                    f"Loading this catboost model needs the class {meta['class']}, which module {meta['module']!r} "
-                    "does not define here (it was renamed, moved, or defined inside a function). Restore it, or "
-                    "log the model again with code_paths=[<the file defining it>]."
-                )
-        model = obj()
+        klass = import_recorded_class(meta, "catboost")
+        model = klass()
         model.load_model(str(Path(path) / meta.get("file", _MODEL_FILE)), format="cbm")
         _place(model, options.get("device", "cpu"))
         return model

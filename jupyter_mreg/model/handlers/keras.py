@@ -24,7 +24,6 @@ import numpy as np
 
 from jupyter_mreg.errors import UnsupportedModelError
 from jupyter_mreg.model.handlers import tensors
-from jupyter_mreg.model.handlers.base import ModelHandler
 from jupyter_mreg.model.local_modules import is_local_module
 from jupyter_mreg.model.pickling import pickled_by_value
 from jupyter_mreg.model.task import Task
@@ -40,7 +39,7 @@ _REGRESSION_LOSSES = {"mse", "mae", "mape", "msle", "meansquarederror", "meanabs
                       "meanabsolutepercentageerror", "meansquaredlogarithmicerror", "huber", "logcosh"}
 
 
-class Handler(ModelHandler):
+class Handler(tensors.TensorHandler):
     """`keras.Model` instances of Keras 3, any backend."""
 
     name: ClassVar[str] = "keras"
@@ -56,11 +55,6 @@ class Handler(ModelHandler):
             return False
         model_class = getattr(keras, "Model", None)
         return model_class is not None and isinstance(model, model_class)
-
-    @classmethod
-    def target_methods(cls, model: Any, options: dict) -> list[str]:
-        tensors.declare_multiple_inputs(model, options)  # the first call that sees the log options
-        return super().target_methods(model, options)
 
     @classmethod
     def gpu_available(cls) -> bool:

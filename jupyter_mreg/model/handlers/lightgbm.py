@@ -14,13 +14,12 @@ turns text columns of pandas-categorical features back into categories with the 
 from __future__ import annotations
 
 import copy
-import importlib
 import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
-from jupyter_mreg.errors import EnvironmentMismatchError, InvalidArgumentError, UnsupportedModelError
-from jupyter_mreg.model.handlers.base import ModelHandler
+from jupyter_mreg.errors import InvalidArgumentError, UnsupportedModelError
+from jupyter_mreg.model.handlers.base import ModelHandler, import_recorded_class
 from jupyter_mreg.model.task import Task
 
 _MODEL_FILE = "model.txt"
@@ -145,7 +144,7 @@ class Handler(ModelHandler):
                 model = cloudpickle.load(f)
             model._Booster = lightgbm.Booster(model_file=model_file)
         else:
-            klass = _import_class(meta)
+            klass = import_recorded_class(meta, "lightgbm")
             model = klass(model_file=model_file)
         _place(model, options.get("device", "cpu"))
         return model
@@ -169,19 +168,6 @@ def _booster_or_none(model: Any) -> Any:
     except Exception:  # LGBMNotFittedError
         return None
 
-
-def _import_class(meta: dict) -> type:
-    """The class recorded at save time (a ModuleNotFoundError says which module is missing)."""
-    obj: Any = importlib.import_module(meta["module"])
-    for part in meta["qualname"].split("."):
-        obj = getattr(obj, part, None)
-        if obj is None:
-            raise EnvironmentMismatchError(
-                f"Loading this lightgbm model needs the class {meta['class']}, which module {meta['module']!r} "
-                "does not define here (it was renamed, moved, or defined inside a function). Restore it, or log "
-                "the model again with code_paths=[<the file defining it>]."
-            )
-    return obj
 
 
 def _place(model: Any, device: str) -> None:

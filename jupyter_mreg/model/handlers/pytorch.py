@@ -30,7 +30,6 @@ import numpy as np
 
 from jupyter_mreg.errors import InvalidArgumentError, UnsupportedModelError
 from jupyter_mreg.model.handlers import tensors
-from jupyter_mreg.model.handlers.base import ModelHandler
 from jupyter_mreg.model.local_modules import local_code_modules
 from jupyter_mreg.model.pickling import pickled_by_value
 
@@ -39,7 +38,7 @@ TORCHSCRIPT_FILE = "model.torchscript.pt"
 _TRACE_ROWS = 100  # the rows signature inference uses too
 
 
-class Handler(ModelHandler):
+class Handler(tensors.TensorHandler):
     """`torch.nn.Module` instances, `torch.jit.ScriptModule` included."""
 
     name: ClassVar[str] = "pytorch"
@@ -53,11 +52,6 @@ class Handler(ModelHandler):
         if torch is None:  # nothing can be a Module if torch was never imported
             return False
         return isinstance(model, torch.nn.Module)
-
-    @classmethod
-    def target_methods(cls, model: Any, options: dict) -> list[str]:
-        tensors.declare_multiple_inputs(model, options)  # the first call that sees the log options
-        return super().target_methods(model, options)
 
     @classmethod
     def gpu_available(cls) -> bool:

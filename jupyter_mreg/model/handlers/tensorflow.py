@@ -24,13 +24,12 @@ import numpy as np
 
 from jupyter_mreg.errors import UnsupportedModelError
 from jupyter_mreg.model.handlers import tensors
-from jupyter_mreg.model.handlers.base import ModelHandler
 
 SAVED_MODEL_DIR = "saved_model"
 _TRACE_ROWS = 100
 
 
-class Handler(ModelHandler):
+class Handler(tensors.TensorHandler):
     """`tf.Module` instances (not Keras models), and objects `tf.saved_model.load` returned."""
 
     name: ClassVar[str] = "tensorflow"
@@ -50,11 +49,6 @@ class Handler(ModelHandler):
         from tensorflow.python.trackable.autotrackable import AutoTrackable
 
         return isinstance(model, AutoTrackable) and _is_tf_function(getattr(model, "__call__", None))
-
-    @classmethod
-    def target_methods(cls, model: Any, options: dict) -> list[str]:
-        tensors.declare_multiple_inputs(model, options)  # the first call that sees the log options
-        return super().target_methods(model, options)
 
     @classmethod
     def gpu_available(cls) -> bool:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from jupyter_mreg.errors import DataValidationError, InvalidArgumentError
+from jupyter_mreg.model.handlers.base import ModelHandler
 
 # (required positional inputs, most positional inputs or None for `*args`)
 Arity = tuple[int, "int | None"]
@@ -190,3 +191,13 @@ def _cells(array: np.ndarray) -> Any:
             f"The model returned a scalar ({array!r}) among its outputs; every output needs one value per input row."
         )
     return array if array.ndim == 1 else list(array)
+
+
+class TensorHandler(ModelHandler):
+    """Base of the handlers of tensor frameworks (pytorch, keras, tensorflow): `invoke` never receives the
+    log options, so the `multiple_inputs` declaration is remembered where the options are first seen."""
+
+    @classmethod
+    def target_methods(cls, model: Any, options: dict) -> list[str]:
+        declare_multiple_inputs(model, options)
+        return super().target_methods(model, options)

@@ -14,15 +14,14 @@ re-codes them with the categories it stored at training).
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
-from jupyter_mreg.errors import EnvironmentMismatchError, InvalidArgumentError
-from jupyter_mreg.model.handlers.base import ModelHandler
+from jupyter_mreg.errors import InvalidArgumentError
+from jupyter_mreg.model.handlers.base import ModelHandler, import_recorded_class
 from jupyter_mreg.model.task import Task
 
 _MODEL_FILE = "model.ubj"
@@ -113,7 +112,7 @@ class Handler(ModelHandler):
 
     @classmethod
     def load(cls, path: Path, meta: dict, options: dict) -> Any:
-        klass = _import_class(meta)
+        klass = import_recorded_class(meta, "xgboost")
         params = None
         if meta.get("params_file"):
             params = json.loads((Path(path) / meta["params_file"]).read_text(encoding="utf-8"))
@@ -193,20 +192,6 @@ def _plain(value: Any) -> tuple[bool, Any]:
         return all(ok for ok, _ in pairs.values()), {k: v for k, (_, v) in pairs.items()}
     return False, None
 
-
-def _import_class(meta: dict) -> type:
-    """The class recorded at save time (a ModuleNotFoundError says which module is missing)."""
-    module = importlib.import_module(meta["module"])
-    obj: Any = module
-    for part in meta["qualname"].split("."):
-        obj = getattr(obj, part, None)
-        if obj is None:
-            raise EnvironmentMismatchError(
-                f"Loading this xgboost model needs the class {meta['class']}, which module {meta['module']!r} does "
-                "not define here (it was renamed, moved, or defined inside a function). Restore it, or log the "
-                "model again with code_paths=[<the file defining it>]."
-            )
-    return obj
 
 
 def _place(model: Any, device: str, meta: dict) -> None:
