@@ -48,3 +48,49 @@ def test_import_is_light():
             "if m in sys.modules]; print(heavy)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_only_the_change_path_and_the_store_write_the_catalog():
+    """One way into the catalog: `registry/changes.py` (and the store's own bookkeeping)."""
+    writers = sorted(
+        str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+        if ".write()" in path.read_text() or "catalog.write(" in path.read_text())
+    assert [w for w in writers if not w.startswith("store/")] == ["registry/changes.py"]
+
+
+def _private_registry_uses(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("jupyter_mreg.registry"):
+            names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names if a.name.startswith("jupyter_mreg.registry")]
+        else:
+            receiver = getattr(node, "value", None)
+            if (isinstance(node, ast.Attribute) and node.attr in _REGISTRY_PRIVATES
+                    and not (isinstance(receiver, ast.Name) and receiver.id in ("self", "cls"))):
+                found.append(f"attribute .{node.attr}")
+            continue
+        found += [n for n in names if n.split(".")[-1] == "queries" or
+                  any(part.startswith("_") for part in n.split(".")[2:])]
+    return found
+
+
+def test_upper_layers_read_the_registry_only_through_public_names():
+    """sql/ (and later ui/, the CLI) never reach registry internals: no `queries`, no underscore names."""
+    private = [f"{path.relative_to(PACKAGE)}: {use}" for path in [*(PACKAGE / "sql").rglob("*.py"), PACKAGE / "cli.py"]
+               for use in _private_registry_uses(path)]
+    assert private == []
+
+
+def test_the_private_use_finder_finds_them(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text("from jupyter_mreg.registry import queries as q\nfrom jupyter_mreg.registry.metadata import "
+                     "_plain\nimport jupyter_mreg.registry._x\nmv._change_metadata('A', f)\n")
+    assert _private_registry_uses(probe) == [
+        "jupyter_mreg.registry.queries", "jupyter_mreg.registry.metadata._plain", "jupyter_mreg.registry._x",
+        "attribute ._change_metadata"]
+
+
+# Private members of the registry objects that other layers once reached for.
+_REGISTRY_PRIVATES = {"_change_metadata", "_row", "_files", "_qn", "_version", "_manifest", "_publish"}

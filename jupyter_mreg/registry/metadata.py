@@ -92,6 +92,42 @@ def dump_metadata(meta: dict) -> str:
     return json.dumps(meta, sort_keys=True)
 
 
+def checked_metadata(meta: Any) -> dict:
+    """A whole metadata object given by a user (`SET METADATA`), as plain JSON values, checked so that
+    `get_metrics` can read it back; `InvalidArgumentError` says what is wrong."""
+    example = ' e.g. \'{"metrics": {"auc": 0.91}}\''
+    if not isinstance(meta, dict):
+        raise InvalidArgumentError(f"METADATA must be a JSON object,{example}; found a JSON {type(meta).__name__}.")
+    try:
+        meta = json.loads(json.dumps(meta, allow_nan=True))
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(f"METADATA cannot be stored as JSON: {exc}.") from None
+    if not isinstance(meta.get("metrics", {}), dict):
+        raise InvalidArgumentError(f'METADATA "metrics" must be an object of metric name to value,{example}.')
+    version = meta.get("snowpark_ml_schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise InvalidArgumentError(f'METADATA "snowpark_ml_schema_version" is {version!r}; this registry reads '
+                                   f"{SCHEMA_VERSION!r} (or leave it out).")
+    types = meta.get("metric_types", {})
+    if not isinstance(types, dict) or not all(_is_array_type(kind) for kind in types.values()):
+        raise InvalidArgumentError('METADATA "metric_types" must map metric names to "ndarray:<dtype>" (as SHOW '
+                                   "VERSIONS shows it), or be left out.")
+    meta.setdefault("snowpark_ml_schema_version", SCHEMA_VERSION)
+    return meta
+
+
+def _is_array_type(kind: Any) -> bool:
+    if not isinstance(kind, str) or not kind.startswith("ndarray:"):
+        return False
+    import numpy as np
+
+    try:
+        np.dtype(kind.split(":", 1)[1])
+    except TypeError:
+        return False
+    return True
+
+
 def load_metadata(text: str | None) -> dict:
     meta = json.loads(text or "{}")
     version = meta.get("snowpark_ml_schema_version")

@@ -8,7 +8,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import String, select, type_coerce
 
-from jupyter_mreg.errors import AlreadyExistsError, InvalidArgumentError, MregError, NotFoundError
+from jupyter_mreg.errors import InvalidArgumentError, MregError
+from jupyter_mreg.registry import catalog_reads, changes
 from jupyter_mreg.registry import queries as q
 from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier, parse_qualified, split_parts
 from jupyter_mreg.registry.model_version import ModelVersion
@@ -54,16 +55,9 @@ class Model:
 
     @comment.setter
     def comment(self, comment: str) -> None:
-        q.check_comment(comment, f"model {self._qn}")
-        self._update("SET_COMMENT", comment=comment)
+        changes.set_model_comment(self._session, self._qn, comment)
 
     description = comment
-
-    def _update(self, action: str, **values: Any) -> None:
-        with self._session.catalog.write() as conn:
-            row = self._row(conn)
-            conn.execute(t.models.update().where(t.models.c.id == row.id).values(**values))
-            q.record_model(conn, self._session, action, self._qn, **values)
 
     # --- versions -------------------------------------------------------------------------------
     def version(self, version_or_alias: str):
@@ -86,14 +80,7 @@ class Model:
     @default.setter
     def default(self, version: Any) -> None:
         name = version.version_name if isinstance(version, ModelVersion) else parse_identifier(version, "Version name")
-        with self._session.catalog.write() as conn:
-            model = self._row(conn)
-            row = q.version_row(conn, model.id, name)
-            if row is None:
-                raise NotFoundError(
-                    f"You cannot set version {name} as default version as it does not exist in model {self._qn}.")
-            conn.execute(t.models.update().where(t.models.c.id == model.id).values(default_version_id=row.id))
-            q.record_model(conn, self._session, "SET_DEFAULT_VERSION", self._qn, name)
+        changes.set_default_version(self._session, self._qn, name)
 
     def versions(self) -> list:
         with self._session.catalog.read() as conn:
@@ -132,20 +119,7 @@ class Model:
 
     def delete_version(self, version_name: str) -> None:
         """Delete a version. The default version cannot be deleted: make another version the default first."""
-        name = parse_identifier(version_name, "Version name")
-        with self._session.catalog.write() as conn:
-            model = self._row(conn)
-            row = q.version_row(conn, model.id, name)
-            if row is None:
-                raise NotFoundError(f"Unable to find version {name} in model {self._qn}.")
-            if row.id == model.default_version_id:
-                raise InvalidArgumentError(
-                    f"Version {name} is the default version of model {self._qn} and cannot be deleted. Set "
-                    "another version as default first (`model.default = '<version>'`), or delete the whole "
-                    "model with `registry.delete_model(...)`.")
-            conn.execute(t.versions.delete().where(t.versions.c.id == row.id))
-            q.record_model(conn, self._session, "DROP_VERSION", self._qn, name)
-        q.collect_garbage(self._session)
+        changes.delete_version(self._session, self._qn, parse_identifier(version_name, "Version name"))
 
     # --- tags -------------------------------------------------------------------------------------
     def _tag_name(self, tag_name: str) -> str:
@@ -172,44 +146,22 @@ class Model:
                 t.tags.c.model_id == self._row(conn).id, t.tags.c.tag_name == name)).scalar()
 
     def set_tag(self, tag_name: str, tag_value: str) -> None:
-        name = self._tag_name(tag_name)
-        if not isinstance(tag_value, str):
-            raise InvalidArgumentError(f"Tag {name} value must be a string, found {type(tag_value).__name__}.")
-        with self._session.catalog.write() as conn:
-            model_id = self._row(conn).id
-            key = (t.tags.c.model_id == model_id) & (t.tags.c.tag_name == name)
-            if conn.execute(t.tags.update().where(key).values(value=tag_value)).rowcount == 0:
-                conn.execute(t.tags.insert().values(model_id=model_id, tag_name=name, value=tag_value))
-            q.record_model(conn, self._session, "SET_TAG", self._qn, tag=name, value=tag_value)
+        changes.set_tag(self._session, self._qn, self._tag_name(tag_name), tag_value)
 
     def unset_tag(self, tag_name: str) -> None:
-        name = self._tag_name(tag_name)
-        with self._session.catalog.write() as conn:
-            model_id = self._row(conn).id
-            deleted = conn.execute(t.tags.delete().where(
-                (t.tags.c.model_id == model_id) & (t.tags.c.tag_name == name))).rowcount
-            if not deleted:
-                raise NotFoundError(f"Tag {name} is not set on model {self._qn}.")
-            q.record_model(conn, self._session, "UNSET_TAG", self._qn, tag=name)
+        changes.unset_tag(self._session, self._qn, self._tag_name(tag_name))
 
     # --- rename / history ---------------------------------------------------------------------------
     def rename(self, model_name: str) -> None:
         """Rename the model; a fully qualified name moves it to another database/schema."""
         target = parse_qualified(model_name, self._qn.database, self._qn.schema)
-        with self._session.catalog.write() as conn:
-            model = self._row(conn)
-            if q.model_row(conn, target) is not None:
-                raise AlreadyExistsError(f"Cannot rename model {self._qn} to {target}: a model with that name exists.")
-            q.ensure_schema(conn, self._session, target.database, target.schema)
-            conn.execute(t.models.update().where(t.models.c.id == model.id).values(
-                database_name=target.database, schema_name=target.schema, name=target.name))
-            q.record_model(conn, self._session, "RENAME_MODEL", target, previous_name=str(self._qn))
+        changes.rename_model(self._session, self._qn, target)
         self._qn = target
 
     def get_model_history(self) -> pd.DataFrame:
         """This model's entries in the audit trail (by its current name)."""
-        return q.history_frame(self._session, database=self._qn.database, schema=self._qn.schema,
-                             model=self._qn.name)
+        return catalog_reads.history(self._session, database=self._qn.database, schema=self._qn.schema,
+                                     model=self._qn.name)
 
     # --- display ----------------------------------------------------------------------------------
     def __repr__(self) -> str:

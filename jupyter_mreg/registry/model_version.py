@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
 
-from jupyter_mreg.errors import AlreadyExistsError, InvalidArgumentError, MetricNotFoundError, MregError, NotFoundError
+from jupyter_mreg.errors import InvalidArgumentError, MetricNotFoundError, MregError
+from jupyter_mreg.registry import changes
 from jupyter_mreg.registry import metadata as md
 from jupyter_mreg.registry import queries as q
-from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier
-from jupyter_mreg.store import tables as t
+from jupyter_mreg.registry.identifiers import QualifiedName
 
 
 class ModelVersion:
@@ -70,11 +69,7 @@ class ModelVersion:
 
     @comment.setter
     def comment(self, comment: str) -> None:
-        q.check_comment(comment, self._what())
-        with self._session.catalog.write() as conn:
-            row = self._row(conn)
-            conn.execute(t.versions.update().where(t.versions.c.id == row.id).values(comment=comment))
-            q.record_model(conn, self._session, "SET_VERSION_COMMENT", self._qn, self._version, comment=comment)
+        changes.set_version_comment(self._session, self._qn, self._version, comment)
 
     description = comment
 
@@ -90,58 +85,19 @@ class ModelVersion:
         return metrics[metric_name]
 
     def set_metric(self, metric_name: str, value: Any) -> None:
-        self._change_metadata("SET_METRIC", lambda meta: md.set_metric(meta, metric_name, value), metric=metric_name)
+        changes.set_metric(self._session, self._qn, self._version, metric_name, value)
 
     def delete_metric(self, metric_name: str) -> None:
-        def delete(meta: dict) -> None:
-            if metric_name not in meta.get("metrics", {}):
-                raise MetricNotFoundError(f"Cannot find metric with name {metric_name} in model {self._qn} "
-                                          f"version {self._version}.")
-            md.delete_metric(meta, metric_name)
-
-        self._change_metadata("DELETE_METRIC", delete, metric=metric_name)
-
-    def _change_metadata(self, action: str, change, **details: Any) -> None:
-        # Read-modify-write inside one write transaction: concurrent writers cannot lose each other's metric.
-        with self._session.catalog.write() as conn:
-            row = self._row(conn)
-            meta = md.load_metadata(row.metadata)
-            meta.setdefault("snowpark_ml_schema_version", md.SCHEMA_VERSION)
-            change(meta)
-            conn.execute(t.versions.update().where(t.versions.c.id == row.id).values(metadata=md.dump_metadata(meta)))
-            q.record_model(conn, self._session, action, self._qn, self._version, **details)
+        changes.delete_metric(self._session, self._qn, self._version, metric_name)
 
     # --- aliases --------------------------------------------------------------------------------------
     def set_alias(self, alias_name: str) -> None:
         """Point `alias_name` at this version; if it named another version, it moves here in one step."""
-        alias = parse_identifier(alias_name, "Alias")
-        if alias.startswith('"'):
-            raise InvalidArgumentError(f"Alias {alias_name!r} must be a valid unquoted identifier, e.g. PRODUCTION.")
-        if alias in q.SYSTEM_ALIASES:
-            raise InvalidArgumentError(f"Alias {alias} is a system alias ({', '.join(q.SYSTEM_ALIASES)}) and cannot be set.")
-        with self._session.catalog.write() as conn:
-            row = self._row(conn)
-            if q.version_row(conn, row.model_id, alias) is not None:
-                raise AlreadyExistsError(f"Alias {alias} cannot be used in model {self._qn}: a version has that name.")
-            key = (t.aliases.c.model_id == row.model_id) & (t.aliases.c.alias == alias)
-            previous = conn.execute(select(t.aliases.c.version_id).where(key)).scalar()
-            if previous is None:
-                conn.execute(t.aliases.insert().values(model_id=row.model_id, alias=alias, version_id=row.id))
-            else:
-                conn.execute(t.aliases.update().where(key).values(version_id=row.id))
-            q.record_model(conn, self._session, "SET_ALIAS", self._qn, self._version, alias=alias)
+        changes.set_alias(self._session, self._qn, self._version, alias_name)
 
     def unset_alias(self, version_or_alias: str) -> None:
         """Remove the alias `version_or_alias` from this version."""
-        alias = parse_identifier(version_or_alias, "Alias")
-        with self._session.catalog.write() as conn:
-            row = self._row(conn)
-            deleted = conn.execute(t.aliases.delete().where(
-                (t.aliases.c.model_id == row.model_id) & (t.aliases.c.alias == alias)
-                & (t.aliases.c.version_id == row.id))).rowcount
-            if not deleted:
-                raise NotFoundError(f"Version {self._version} of model {self._qn} has no alias {alias}.")
-            q.record_model(conn, self._session, "UNSET_ALIAS", self._qn, self._version, alias=alias)
+        changes.unset_alias(self._session, self._qn, self._version, version_or_alias)
 
     @property
     def aliases(self) -> list[str]:

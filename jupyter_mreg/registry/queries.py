@@ -1,7 +1,8 @@
-"""Catalog reads and writes shared by `Registry`, `Model` and `ModelVersion` (SQLAlchemy Core).
+"""Catalog reads shared inside `registry/` (SQLAlchemy Core); private to it.
 
-Every function takes an open connection, so callers decide the transaction: a user-visible change and
-its history record always commit together.
+Every function takes an open connection, so callers decide the transaction: the change path
+(`changes.py`) reads its preconditions inside its write transaction. Other packages read through the
+registry objects and `registry.catalog_reads`.
 """
 
 from __future__ import annotations
@@ -9,46 +10,20 @@ from __future__ import annotations
 import difflib
 import json
 from datetime import datetime, timezone
-from typing import Any
 
-import pandas as pd
 from sqlalchemy import Connection, Row, select
 
 from jupyter_mreg._version import __version__
-from jupyter_mreg.errors import InvalidArgumentError, NotFoundError
+from jupyter_mreg.errors import NotFoundError
 from jupyter_mreg.registry.identifiers import QualifiedName
 from jupyter_mreg.store import tables as t
 
 SYSTEM_ALIASES = ("DEFAULT", "FIRST", "LAST")
-HISTORY_COLUMNS = ["event_time", "user", "role", "action", "database_name", "schema_name", "model_name",
-                   "version_name", "details"]
 
 
 def now() -> datetime:
     """Naive UTC, as the catalog stores times."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def check_comment(comment: Any, what: str) -> None:
-    if comment is not None and not isinstance(comment, str):
-        raise InvalidArgumentError(f"The comment of {what} must be a string, found {type(comment).__name__}.")
-
-
-def record(conn: Connection, session: Any, action: str, *, database: str | None = None,
-           schema: str | None = None, model: str | None = None, version: str | None = None,
-           **details: Any) -> None:
-    """Append one entry to the audit trail, in the caller's transaction."""
-    conn.execute(t.history.insert().values(
-        event_time=now(), user=session.get_current_user(), role=session.get_current_role(), action=action,
-        database_name=database, schema_name=schema, model_name=model, version_name=version,
-        details=json.dumps(details, default=str, sort_keys=True),
-    ))
-
-
-def record_model(conn: Connection, session: Any, action: str, qn: QualifiedName, version: str | None = None,
-                 **details: Any) -> None:
-    record(conn, session, action, database=qn.database, schema=qn.schema, model=qn.name, version=version,
-           **details)
 
 
 def schema_exists(conn: Connection, database: str, schema: str) -> bool:
@@ -67,18 +42,6 @@ def schema_names(conn: Connection, database: str | None = None) -> list[tuple[st
 
 def database_names(conn: Connection) -> list[str]:
     return list(conn.execute(select(t.databases.c.name).order_by(t.databases.c.name)).scalars())
-
-
-def ensure_schema(conn: Connection, session: Any, database: str, schema: str) -> None:
-    """Create the database and schema if missing (a local registry creates them on first use)."""
-    if schema_exists(conn, database, schema):
-        return
-    owner = session.get_current_role()
-    if conn.execute(select(t.databases.c.name).where(t.databases.c.name == database)).first() is None:
-        conn.execute(t.databases.insert().values(name=database, created_on=now(), owner=owner))
-        record(conn, session, "CREATE_DATABASE", database=database)
-    conn.execute(t.schemas.insert().values(database_name=database, name=schema, created_on=now(), owner=owner))
-    record(conn, session, "CREATE_SCHEMA", database=database, schema=schema)
 
 
 def model_row(conn: Connection, qn: QualifiedName) -> Row | None:
@@ -196,23 +159,3 @@ def show_versions_fields(manifest: dict) -> dict[str, str]:
                                         "client": f"jupyter_mreg {__version__}"}),
         "runnable_in": json.dumps(manifest.get("runnable_in", [])),
     }
-
-
-def history_frame(session: Any, **where: str) -> pd.DataFrame:
-    """The audit trail, oldest first, filtered by equality on the given columns."""
-    query = select(*(t.history.c[c] for c in HISTORY_COLUMNS)).order_by(t.history.c.id)
-    for column, value in where.items():
-        query = query.where(t.history.c[f"{column}_name"] == value)
-    with session.catalog.read() as conn:
-        rows = conn.execute(query).all()
-    frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-    frame["event_time"] = pd.to_datetime(frame["event_time"], utc=True)
-    frame["details"] = frame["details"].map(json.loads)
-    return frame
-
-
-def collect_garbage(session: Any) -> None:
-    """Remove files no version references any more (older ones only: a concurrent log may reuse them)."""
-    from jupyter_mreg.store import collect_garbage as collect
-
-    collect(session.catalog, session.artifacts)

@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from jupyter_mreg.errors import NotFoundError
+from jupyter_mreg.registry import Registry, catalog_reads
+
 DEFAULT_DATABASE = "MODEL_REGISTRY"  # as `Registry` falls back to when the session names none
 DEFAULT_SCHEMA = "PUBLIC"
 
@@ -31,16 +34,10 @@ class SqlContext:
     def registry(self, database: str | None = None, schema: str | None = None, *, create: bool = False) -> Any:
         """The `Registry` of `database.schema` (identifier forms), the current ones by default. A schema
         that does not exist is a `NotFoundError` unless `create` (a query must not create one by naming it)."""
-        from jupyter_mreg.errors import NotFoundError
-        from jupyter_mreg.registry import Registry
-        from jupyter_mreg.registry import queries as q
-
         key = (database or self.database, schema or self.schema)
         if key not in self._registries:
             if not create:
-                with self.session.catalog.read() as conn:
-                    exists = q.schema_exists(conn, *key)
-                if not exists:
+                if not catalog_reads.schema_exists(self.session, *key):
                     raise NotFoundError(f"Schema {key[0]}.{key[1]} does not exist or not authorized.")
             # Identifier forms parse to themselves (`MYDB` stays MYDB, `"my db"` keeps its quotes).
             self._registries[key] = Registry(session=self.session, database_name=key[0], schema_name=key[1])

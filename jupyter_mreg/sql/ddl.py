@@ -33,8 +33,10 @@ from typing import Any
 import pandas as pd
 
 from jupyter_mreg.errors import MregError, NotFoundError
-from jupyter_mreg.registry import queries as q
-from jupyter_mreg.registry.identifiers import QualifiedName, resolved
+from jupyter_mreg.registry import catalog_reads, changes
+from jupyter_mreg.registry.catalog_reads import SHOW_MODELS_COLUMNS, SYSTEM_ALIASES
+from jupyter_mreg.registry.identifiers import QualifiedName, resolved, to_identifier
+from jupyter_mreg.registry.metadata import checked_metadata
 from jupyter_mreg.sql import ddl_parse as p
 from jupyter_mreg.sql.context import SqlContext
 from jupyter_mreg.sql.errors import SqlError
@@ -91,17 +93,15 @@ class _Exec:
         return (name.parts[0], name.parts[1]) if len(name.parts) == 2 else (self.ctx.database, name.parts[0])
 
     def require_database(self, database: str, position: int) -> None:
-        with self.session.catalog.read() as conn:
-            names = q.database_names(conn)
+        names = catalog_reads.database_names(self.session)
         if database not in names:
             raise self.error(f"Database {database} does not exist.{_hint(database, names, 'Databases')}", position)
 
     def require_schema(self, database: str, schema: str, position: int, prefix: str = "") -> None:
-        with self.session.catalog.read() as conn:
-            if q.schema_exists(conn, database, schema):
-                return
-            databases = q.database_names(conn)
-            schemas = [s for _, s in q.schema_names(conn, database)]
+        if catalog_reads.schema_exists(self.session, database, schema):
+            return
+        databases = catalog_reads.database_names(self.session)
+        schemas = [s for _, s in catalog_reads.schema_names(self.session, database)]
         if database not in databases:
             message = f"database {database} does not exist.{_hint(database, databases, 'Databases')}"
         else:
@@ -116,9 +116,7 @@ class _Exec:
     def model(self, name: p.Name, *, if_exists: bool = False):
         """The model `name` names; None if it does not exist and `if_exists`."""
         qn = self.qualify(name)
-        with self.session.catalog.read() as conn:
-            schema_ok = q.schema_exists(conn, qn.database, qn.schema)
-        if not schema_ok:
+        if not catalog_reads.schema_exists(self.session, qn.database, qn.schema):
             if if_exists:
                 return None
             self.require_schema(qn.database, qn.schema, name.start, f"Unable to find model {qn}: ")
@@ -159,7 +157,7 @@ def _versions_and_aliases(model) -> tuple[list[str], dict[str, str]]:
     for version, names in zip(frame["name"], frame["aliases"]):
         for alias in json.loads(names):
             aliases[alias] = version
-    order = {a: i for i, a in enumerate(q.SYSTEM_ALIASES)}
+    order = {a: i for i, a in enumerate(SYSTEM_ALIASES)}
     return list(frame["name"]), dict(sorted(aliases.items(), key=lambda kv: (order.get(kv[0], 99), kv[0])))
 
 
@@ -220,24 +218,20 @@ def _filter_like(ex: _Exec, frame: pd.DataFrame, like: p.Value | None) -> pd.Dat
 
 # --- SHOW / DESCRIBE ------------------------------------------------------------------------------------
 def show_models(st: p.ShowModels, ex: _Exec) -> pd.DataFrame:
-    from jupyter_mreg.registry.registry import SHOW_MODELS_COLUMNS
-    from jupyter_mreg.registry.registry import show_models as schema_models
-
     session = ex.session
     if st.scope == "SCHEMA":
         database, schema = ex.schema_of(st.scope_name) if st.scope_name else (ex.ctx.database, ex.ctx.schema)
         ex.require_schema(database, schema, st.scope_name.start if st.scope_name else st.scope_start)
         schemas = [(database, schema)]
     else:
-        with session.catalog.read() as conn:
-            if st.scope == "ACCOUNT":
-                schemas = q.schema_names(conn)
-            else:  # IN DATABASE [db], or no IN: the current database, as Snowflake does
-                database = st.scope_name.last if st.scope_name else ex.ctx.database
-                if st.scope == "DATABASE" and database not in q.database_names(conn):
-                    ex.require_database(database, st.scope_name.start if st.scope_name else st.scope_start)
-                schemas = q.schema_names(conn, database)
-    frames = [f for f in (schema_models(session, d, s) for d, s in schemas) if len(f)]
+        if st.scope == "ACCOUNT":
+            schemas = catalog_reads.schema_names(session)
+        else:  # IN DATABASE [db], or no IN: the current database, as Snowflake does
+            database = st.scope_name.last if st.scope_name else ex.ctx.database
+            if st.scope == "DATABASE":
+                ex.require_database(database, st.scope_name.start if st.scope_name else st.scope_start)
+            schemas = catalog_reads.schema_names(session, database)
+    frames = [f for f in (catalog_reads.show_models(session, d, s) for d, s in schemas) if len(f)]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SHOW_MODELS_COLUMNS)
     return _filter_like(ex, frame, st.like)
 
@@ -277,17 +271,13 @@ def _function_row(created_on: Any, version: str, function: dict) -> dict:
 
 def _column_name(name: str) -> str:
     """A table function's output column as SQL names it: an unquoted identifier resolves to upper case."""
-    from jupyter_mreg.registry.identifiers import to_identifier
-
     return name.upper() if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", name) else to_identifier(name)
 
 
 def describe_model(st: p.DescribeModel, ex: _Exec) -> pd.DataFrame:
-    from jupyter_mreg.registry.registry import show_models as schema_models
-
     model = ex.model(st.model)
     qn = ex.qualify(st.model)
-    frame = schema_models(ex.session, qn.database, qn.schema)
+    frame = catalog_reads.show_models(ex.session, qn.database, qn.schema)
     return frame[frame["name"] == model.name].reset_index(drop=True)
 
 
@@ -356,12 +346,12 @@ def unset_alias(st: p.UnsetAlias, ex: _Exec, model) -> None:
     """`VERSION a UNSET ALIAS` removes alias `a` (Snowflake names the alias); given a version name, it
     removes that version's user aliases."""
     name = st.version_or_alias.last
-    if name in q.SYSTEM_ALIASES:
-        raise ex.error(f"{name} is a system alias ({', '.join(q.SYSTEM_ALIASES)}): it cannot be unset. "
+    if name in SYSTEM_ALIASES:
+        raise ex.error(f"{name} is a system alias ({', '.join(SYSTEM_ALIASES)}): it cannot be unset. "
                        "Name a user alias, e.g. ALTER MODEL m VERSION production UNSET ALIAS.",
                        st.version_or_alias.start)
     mv = ex.version(model, st.version_or_alias)
-    user = [a for a in mv.aliases if a not in q.SYSTEM_ALIASES]
+    user = [a for a in mv.aliases if a not in SYSTEM_ALIASES]
     if name != mv.version_name:  # an alias
         user = [name]
     elif not user:
@@ -379,16 +369,9 @@ def modify_version(st: p.ModifyVersion, ex: _Exec, model) -> None:
     metadata = metadata_object(ex, st.metadata) if st.metadata is not None else None
     if "METADATA" in st.unset:
         metadata = {}
-    if metadata is not None:
-        from jupyter_mreg.registry.metadata import SCHEMA_VERSION
-
-        def replace(meta: dict) -> None:  # SET METADATA replaces the whole JSON, as in Snowflake
-            meta.clear()
-            meta.update(metadata)
-            meta.setdefault("snowpark_ml_schema_version", SCHEMA_VERSION)
-
+    if metadata is not None:  # SET METADATA replaces the whole JSON, as in Snowflake
         with ex.at(st.version.start):
-            mv._change_metadata("SET_METADATA", replace)  # one read-modify-write transaction
+            changes.set_metadata(ex.session, ex.qualify(st.model), mv.version_name, metadata)
     if st.comment is not None or "COMMENT" in st.unset:
         with ex.at(st.version.start):
             mv.comment = comment
@@ -397,49 +380,17 @@ def modify_version(st: p.ModifyVersion, ex: _Exec, model) -> None:
 def metadata_object(ex: _Exec, value: p.Value) -> dict:
     """The JSON object of `SET METADATA = '...'` (or a dict bound with `:name`), checked so that
     `show_metrics()` can read it back."""
-    from jupyter_mreg.registry.metadata import SCHEMA_VERSION
-
     raw = value.value
-    if isinstance(raw, dict):
+    if isinstance(raw, str):
         try:
-            meta = json.loads(json.dumps(raw))
-        except (TypeError, ValueError) as exc:
-            raise ex.error(f"METADATA cannot be stored as JSON: {exc}.", value.start) from None
-    elif isinstance(raw, str):
-        try:
-            meta = json.loads(raw)
+            raw = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise ex.error(f"METADATA is not valid JSON: {exc.msg} (character {exc.pos + 1} of the string).",
                            value.start) from None
-    else:
+    elif not isinstance(raw, dict):
         raise ex.error(f"METADATA must be a JSON object string, found {type(raw).__name__}.", value.start)
-    example = ' e.g. \'{"metrics": {"auc": 0.91}}\''
-    if not isinstance(meta, dict):
-        raise ex.error(f"METADATA must be a JSON object,{example}; found a JSON {type(meta).__name__}.",
-                       value.start)
-    if not isinstance(meta.get("metrics", {}), dict):
-        raise ex.error(f'METADATA "metrics" must be an object of metric name to value,{example}.', value.start)
-    version = meta.get("snowpark_ml_schema_version", SCHEMA_VERSION)
-    if version != SCHEMA_VERSION:
-        raise ex.error(f'METADATA "snowpark_ml_schema_version" is {version!r}; this registry reads '
-                       f'{SCHEMA_VERSION!r} (or leave it out).', value.start)
-    types = meta.get("metric_types", {})
-    if not isinstance(types, dict) or not all(_is_array_type(t) for t in types.values()):
-        raise ex.error('METADATA "metric_types" must map metric names to "ndarray:<dtype>" (as SHOW VERSIONS '
-                       "shows it), or be left out.", value.start)
-    return meta
-
-
-def _is_array_type(kind: Any) -> bool:
-    if not isinstance(kind, str) or not kind.startswith("ndarray:"):
-        return False
-    import numpy as np
-
-    try:
-        np.dtype(kind.split(":", 1)[1])
-    except TypeError:
-        return False
-    return True
+    with ex.at(value.start):
+        return checked_metadata(raw)
 
 
 @_altered

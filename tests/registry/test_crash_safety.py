@@ -76,7 +76,7 @@ def test_kill_9_at_random_points_of_log_model(tmp_path):
 PHASES = {
     "after the first object is stored": "jupyter_mreg.store.artifacts.ArtifactStore.put_file",
     "after every file is stored, before the catalog": "jupyter_mreg.store.artifacts.ArtifactStore.put_tree",
-    "inside the catalog transaction, before commit": "jupyter_mreg.registry.registry.Registry._insert_version",
+    "inside the catalog transaction, before commit": "jupyter_mreg.registry.changes._Transaction.record",
 }
 KILL_AT = textwrap.dedent("""
     import importlib, os, signal, sys
