@@ -232,7 +232,7 @@ def copy_version(session: Any, source: QualifiedName, source_version: str, qn: Q
     """Add version `version` to model `qn` (created if new) with the files and metadata of `source`'s
     `source_version`: nothing is uploaded, the files are shared."""
     with _change(session) as tx:
-        row = tx.version(source, source_version)
+        row = q.require_version(tx.conn, source, source_version, with_manifest=True)
         files = q.version_files(tx.conn, row.id)
         return _insert_version(tx, qn, version, json.loads(row.manifest), files, comment=row.comment,
                                metadata=row.metadata, action="COPY_VERSION",
@@ -259,12 +259,13 @@ def _insert_version(tx: _Transaction, qn: QualifiedName, version: str | None, ma
     try:
         version_id = conn.execute(t.versions.insert().values(
             model_id=model_id, name=version, created_on=q.now(), comment=comment,
-            owner=tx.session.get_current_role(), metadata=metadata, manifest=json.dumps(manifest),
-            model_type=manifest["model_type"], task=manifest.get("task", "UNKNOWN"),
-            size=sum(size for _, size in files.values()), **q.show_versions_fields(manifest),
+            owner=tx.session.get_current_role(), metadata=metadata, model_type=manifest["model_type"],
+            task=manifest.get("task", "UNKNOWN"), size=sum(size for _, size in files.values()),
+            **q.show_versions_fields(manifest),
         )).inserted_primary_key[0]
     except SqlIntegrityError as exc:  # a writer on another machine won the race (PostgreSQL)
         raise duplicate_version(qn, version) from exc
+    conn.execute(t.version_manifests.insert().values(version_id=version_id, manifest=json.dumps(manifest)))
     if files:
         conn.execute(t.version_files.insert(), [
             {"version_id": version_id, "path": path, "sha256": sha, "size": size}

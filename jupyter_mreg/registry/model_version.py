@@ -36,18 +36,16 @@ class ModelVersion:
     def _session(self):
         return self._registry.session
 
-    def _row(self, conn=None):
+    def _row(self, *, with_manifest: bool = False):
         """The version's catalog row (`NotFoundError` if it was deleted)."""
-        if conn is None:
-            with self._session.catalog.read() as conn:
-                return q.require_version(conn, self._qn, self._version)
-        return q.require_version(conn, self._qn, self._version)
+        with self._session.catalog.read() as conn:
+            return q.require_version(conn, self._qn, self._version, with_manifest=with_manifest)
 
     @property
     def manifest(self) -> dict:
         """The package manifest: methods, signatures, environment, handler data (immutable)."""
         if self._manifest is None:
-            self._manifest = json.loads(self._row().manifest)
+            self._manifest = json.loads(self._row(with_manifest=True).manifest)
         return self._manifest
 
     # --- names and comment --------------------------------------------------------------------------
@@ -103,7 +101,7 @@ class ModelVersion:
     def aliases(self) -> list[str]:
         """This version's aliases, system aliases (DEFAULT, FIRST, LAST) included."""
         with self._session.catalog.read() as conn:
-            row = self._row(conn)
+            row = q.require_version(conn, self._qn, self._version)
             return q.aliases_by_version(conn, q.require_model(conn, self._qn)).get(row.id, [])
 
     # --- functions and task -------------------------------------------------------------------------
@@ -136,7 +134,7 @@ class ModelVersion:
     def _load(self, *, force: bool, options: dict | None, use_cache: bool) -> Any:
         from jupyter_mreg.registry.loading import load_version
 
-        row = self._row()
+        row = self._row(with_manifest=self._manifest is None)
         if self._manifest is None:  # from the same row: one catalog read for the whole load
             self._manifest = json.loads(row.manifest)
         key = (row.id, row.created_on.strftime("%Y%m%d%H%M%S%f"))

@@ -66,10 +66,15 @@ def version_rows(conn: Connection, model_id: int) -> list[Row]:
     return list(conn.execute(select(v.id, v.name).where(v.model_id == model_id).order_by(v.created_on, v.id)))
 
 
-def require_version(conn: Connection, qn: QualifiedName, version: str) -> Row:
-    """A version's row by model and version name in one query; `NotFoundError` naming what is missing."""
+def require_version(conn: Connection, qn: QualifiedName, version: str, *, with_manifest: bool = False) -> Row:
+    """A version's row by model and version name in one query (with its `manifest` JSON text when asked);
+    `NotFoundError` naming what is missing."""
     v, m = t.versions.c, t.models.c
-    row = conn.execute(select(t.versions).join(t.models, v.model_id == m.id).where(
+    query = select(t.versions).join(t.models, v.model_id == m.id)
+    if with_manifest:
+        query = query.add_columns(t.version_manifests.c.manifest).join(
+            t.version_manifests, t.version_manifests.c.version_id == v.id)
+    row = conn.execute(query.where(
         m.database_name == qn.database, m.schema_name == qn.schema, m.name == qn.name, v.name == version)).first()
     if row is None:
         require_model(conn, qn)

@@ -3,13 +3,18 @@
 `mreg_schema` holds one row per applied migration; the catalog's version is the highest. `MIGRATIONS[i]`
 brings a catalog from version `i` to `i + 1`. Add a migration by appending a function: never edit or
 reorder an existing one, because catalogs in the field have already run it.
+
+Migration 1 creates the tables of `tables.py` as they are today, so on a new catalog every later migration
+finds its work done: each one checks what is there and upgrades only a catalog an older release made
+(`tests/registry/test_upgrade_from_0_1.py` opens one).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, func, inspect, select, text
+from sqlalchemy import (Column, Connection, Engine, Integer, MetaData, Table, Text, func, insert, inspect, select,
+                        text)
 
 from jupyter_mreg.errors import StorageError
 from . import tables
@@ -26,8 +31,21 @@ def _v1_create_tables(conn: Connection) -> None:
     tables.metadata.create_all(conn)
 
 
+def _v2_manifests_apart(conn: Connection) -> None:
+    """Manifests move from `versions.manifest` to their own table, `version_manifests`: listing 500
+    versions read 3 MB of manifest overflow pages in SQLite (8.5 ms; 1.9 ms without them)."""
+    tables.version_manifests.create(conn, checkfirst=True)
+    if "manifest" not in {column["name"] for column in inspect(conn).get_columns("versions")}:
+        return  # made by migration 1 from today's tables
+    old = Table("versions", MetaData(), Column("id", Integer), Column("manifest", Text))
+    conn.execute(insert(tables.version_manifests).from_select(["version_id", "manifest"],
+                                                              select(old.c.id, old.c.manifest)))
+    conn.execute(text("ALTER TABLE versions DROP COLUMN manifest"))
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _v1_create_tables,
+    _v2_manifests_apart,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -49,7 +49,6 @@ versions = Table(
     Column("comment", Text),
     Column("owner", String(255)),
     Column("metadata", Text, nullable=False, default="{}"),  # {"metrics": {...}, "snowpark_ml_schema_version": ...}
-    Column("manifest", Text, nullable=False),  # the package's MANIFEST as JSON: methods, signatures, env
     Column("model_type", String(64), nullable=False),
     Column("task", String(64), nullable=False),
     Column("size", BigInteger, nullable=False),
@@ -60,6 +59,14 @@ versions = Table(
     Column("runnable_in", Text, nullable=False, default="[]"),
     UniqueConstraint("model_id", "name", name="uq_versions_name"),
     Index("ix_versions_model_created", "model_id", "created_on", "id"),  # listing in creation order
+)
+
+# Apart from `versions` (schema version 2): a manifest is kilobytes, and SQLite stores a row's columns in one
+# record, so listing versions with their manifests inside read every manifest's overflow pages.
+version_manifests = Table(
+    "version_manifests", metadata,
+    Column("version_id", Integer, ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("manifest", Text, nullable=False),  # the package's MANIFEST as JSON: methods, signatures, env
 )
 
 version_files = Table(

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 import sklearn
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from jupyter_mreg.errors import EnvironmentMismatchError
 
@@ -29,7 +29,8 @@ def _edit_built_with(session, mv, **versions):
     manifest = json.loads(json.dumps(mv.manifest))
     manifest["environment"]["built_with"].update(versions)
     with session.catalog.write() as conn:
-        conn.execute(update(t.versions).where(t.versions.c.name == mv.version_name)
+        version_id = select(t.versions.c.id).where(t.versions.c.name == mv.version_name).scalar_subquery()
+        conn.execute(update(t.version_manifests).where(t.version_manifests.c.version_id == version_id)
                      .values(manifest=json.dumps(manifest)))
     mv._manifest = None
 

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from jupyter_mreg.errors import (DataValidationError, EnvironmentMismatchError, InferenceError,
                                  InvalidArgumentError, MetricNotFoundError, NotFoundError)
@@ -144,7 +144,8 @@ def _edit_environment(session, mv, change):
     manifest = dict(mv.manifest)
     change(manifest["environment"])
     with session.catalog.write() as conn:
-        conn.execute(update(t.versions).where(t.versions.c.name == mv.version_name)
+        version_id = select(t.versions.c.id).where(t.versions.c.name == mv.version_name).scalar_subquery()
+        conn.execute(update(t.version_manifests).where(t.version_manifests.c.version_id == version_id)
                      .values(manifest=json.dumps(manifest)))
     mv._manifest = None
 

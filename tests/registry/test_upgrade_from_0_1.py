@@ -4,6 +4,7 @@ opens with today's code, and lists, runs and changes as it did."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import warnings
 from pathlib import Path
@@ -11,11 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import Integer, MetaData, create_engine, event, inspect, select
 
 from jupyter_mreg import Session
 from jupyter_mreg.errors import EnvironmentMismatchError
 from jupyter_mreg.registry import Registry
-from jupyter_mreg.store import check
+from jupyter_mreg.store import check, migrations, tables
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "registry_0_1"
 X = pd.DataFrame({"age": [25, 70, 40], "income": [30000.0, 80000.0, 55000.0], "tenure": [1.0, 6.0, 2.0]})
@@ -26,14 +28,50 @@ EXPECTED = {
 }
 
 
-@pytest.fixture
-def old(tmp_path):
-    """A copy of the 0.1.0 registry (the fixture itself is never written) and its `MYDB.ML` registry."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def old(request, tmp_path):
+    """A copy of the 0.1.0 registry (the fixture itself is never written) and its `MYDB.ML` registry: its
+    SQLite catalog as it is, or its tables and rows copied as they are into the test PostgreSQL server."""
     home = tmp_path / "registry"
     shutil.copytree(FIXTURE, home)
-    session = Session({"home": str(home), "user": "bob", "role": "ANALYST"})
+    config = {"home": str(home), "user": "bob", "role": "ANALYST"}
+    if request.param == "postgresql":
+        config["catalog_url"] = _copy_to_postgres(home / "catalog.db", request.getfixturevalue("empty_postgres"))
+    session = Session(config)
     yield session, Registry(session=session, database_name="MYDB", schema_name="ML")
     session.close()
+
+
+def _copy_to_postgres(sqlite_file: Path, url: str) -> str:
+    """The 0.1.0 catalog's tables (as reflected from the file) and rows, in the PostgreSQL database at `url`."""
+    source = create_engine(f"sqlite:///{sqlite_file}")
+    target = create_engine(url)
+    tables = MetaData()
+    # SQLite's names for types (DATETIME) as the generic types PostgreSQL spells its own way
+    event.listen(tables, "column_reflect",
+                 lambda _inspector, _table, column: column.update(type=column["type"].as_generic()))
+    tables.reflect(source)
+    with source.connect() as src, target.begin() as dst:
+        tables.create_all(dst)
+        for table in tables.sorted_tables:
+            rows = [dict(row._mapping) for row in src.execute(table.select())]
+            if rows:
+                dst.execute(table.insert(), rows)
+            if "id" in table.c and isinstance(table.c.id.type, Integer):  # serials go on after the copied ids
+                dst.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                                    f"(SELECT max(id) FROM {table.name}))")
+    source.dispose()
+    target.dispose()
+    return url
+
+
+def test_upgrade_moves_manifests_out_of_the_versions_rows(old):
+    session, reg = old
+    with session.catalog.read() as conn:
+        assert migrations.current_version(conn) == migrations.LATEST_VERSION
+        assert "manifest" not in {c["name"] for c in inspect(conn).get_columns("versions")}
+        manifests = conn.execute(select(tables.version_manifests.c.manifest)).scalars().all()
+    assert len(manifests) == 4 and all(json.loads(m)["manifest_version"] == "1.0" for m in manifests)
 
 
 def test_upgrade_lists_what_0_1_wrote(old):

@@ -34,7 +34,7 @@ def _add_model(conn, name="CHURN", version="V1"):
     ).inserted_primary_key[0]
     version_id = conn.execute(
         tables.versions.insert().values(
-            model_id=model_id, name=version, created_on=utcnow(), manifest="{}", model_type="sklearn",
+            model_id=model_id, name=version, created_on=utcnow(), model_type="sklearn",
             task="TABULAR_BINARY_CLASSIFICATION", size=3,
         )
     ).inserted_primary_key[0]
@@ -56,7 +56,7 @@ def test_opening_creates_folder_schema_and_sqlite_settings(tmp_path):
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 60000
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
             names = set(inspect(conn).get_table_names())
-            assert migrations.current_version(conn) == migrations.LATEST_VERSION == 1
+            assert migrations.current_version(conn) == migrations.LATEST_VERSION == 2
         assert names == set(tables.metadata.tables) | {"mreg_schema"}
     finally:
         cat.dispose()
@@ -67,7 +67,7 @@ def test_a_plain_path_opens_a_sqlite_catalog(tmp_path):
     try:
         assert (tmp_path / "plain" / "catalog.db").is_file()
         with cat.read() as conn:
-            assert migrations.current_version(conn) == 1
+            assert migrations.current_version(conn) == migrations.LATEST_VERSION
     finally:
         cat.dispose()
 
@@ -161,10 +161,10 @@ def test_migrations_are_recorded_once_and_idempotent(tmp_path):
     Catalog(url).dispose()
     cat = Catalog(url)
     try:
-        assert migrations.upgrade(cat._write_engine) == 1
+        assert migrations.upgrade(cat._write_engine) == migrations.LATEST_VERSION
         with cat.read() as conn:
-            assert conn.execute(text("SELECT version FROM mreg_schema")).scalars().all() == [1]
-            assert migrations.current_version(conn) == 1
+            assert conn.execute(text("SELECT version FROM mreg_schema")).scalars().all() == [1, 2]
+            assert migrations.current_version(conn) == migrations.LATEST_VERSION
     finally:
         cat.dispose()
 
@@ -188,7 +188,7 @@ def test_a_catalog_newer_than_the_code_is_refused(tmp_path):
         Catalog(url)
     message = str(info.value)
     assert "schema version 99" in message
-    assert "up to 1" in message
+    assert f"up to {migrations.LATEST_VERSION}" in message
     assert "Upgrade jupyter_mreg" in message
     assert str(tmp_path / "catalog.db") in message
 
@@ -280,7 +280,7 @@ def test_eight_processes_open_a_new_catalog_and_write_at_once(tmp_path):
     for d in details:
         per_pid[d["pid"]] = per_pid.get(d["pid"], 0) + 1
     assert sorted(per_pid.values()) == [25] * 8
-    assert schema_rows == [1]  # the migration ran once
+    assert schema_rows == [1, 2]  # each migration ran once
 
 
 # -- upload records ----------------------------------------------------------------------------------
@@ -354,7 +354,7 @@ def test_postgresql_catalog_from_eight_processes_at_once(empty_postgres):
     try:
         with cat.read() as conn:
             assert conn.execute(select(func.count()).select_from(tables.history)).scalar() == 200
-            assert conn.execute(text("SELECT version FROM mreg_schema")).scalars().all() == [1]
+            assert conn.execute(text("SELECT version FROM mreg_schema")).scalars().all() == [1, 2]
         with cat.write() as conn:
             model_id, _ = _add_model(conn)
         with cat.write() as conn:

@@ -51,7 +51,7 @@ def _publish(conn, files: dict, *, model="CHURN", version="V1"):
         ).inserted_primary_key[0]
     version_id = conn.execute(
         tables.versions.insert().values(
-            model_id=model_id, name=version, created_on=utcnow(), manifest="{}", model_type="sklearn",
+            model_id=model_id, name=version, created_on=utcnow(), model_type="sklearn",
             task="TABULAR_REGRESSION", size=sum(size for _, size in files.values()),
         )
     ).inserted_primary_key[0]
