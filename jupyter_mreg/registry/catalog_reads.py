@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
+from jupyter_mreg.registry import listings
 from jupyter_mreg.registry import queries as q
 from jupyter_mreg.store import tables as t
 
@@ -37,16 +38,29 @@ def schema_exists(session: Any, database: str, schema: str) -> bool:
         return q.schema_exists(conn, database, schema)
 
 
+def change_stamp(session: Any) -> tuple:
+    """The registry's latest change (its audit row's id and time), from any process: equal stamps mean nothing
+    changed in between. A poller's ETag."""
+    with session.catalog.read() as conn:
+        return listings.change_stamp(conn)
+
+
 def show_models(session: Any, database: str, schema: str) -> pd.DataFrame:
-    """Rows of `SHOW MODELS IN SCHEMA database.schema`, as a DataFrame (three queries, however many models)."""
+    """Rows of `SHOW MODELS IN SCHEMA database.schema`, as a DataFrame (three queries, however many models;
+    none while the registry has not changed since the last call)."""
+    with session.catalog.read() as conn:
+        key = ("SHOW MODELS", session.catalog_url, database, schema)
+        return listings.cached(key, listings.change_stamp(conn), lambda: _models_frame(conn, database, schema))
+
+
+def _models_frame(conn: Any, database: str, schema: str) -> pd.DataFrame:
     m, v, a = t.models.c, t.versions.c, t.aliases.c
     in_schema = (m.database_name == database) & (m.schema_name == schema)
-    with session.catalog.read() as conn:
-        models = conn.execute(select(t.models).where(in_schema).order_by(m.name)).all()
-        versions = conn.execute(select(v.model_id, v.id, v.name, v.model_type).join(t.models, v.model_id == m.id)
-                                .where(in_schema).order_by(v.created_on, v.id)).all()
-        user = conn.execute(select(a.model_id, a.alias, a.version_id).join(t.models, a.model_id == m.id)
-                            .where(in_schema)).all()
+    models = conn.execute(select(t.models).where(in_schema).order_by(m.name)).all()
+    versions = conn.execute(select(v.model_id, v.id, v.name, v.model_type).join(t.models, v.model_id == m.id)
+                            .where(in_schema).order_by(v.created_on, v.id)).all()
+    user = conn.execute(select(a.model_id, a.alias, a.version_id).join(t.models, a.model_id == m.id)
+                        .where(in_schema)).all()
     by_model: dict[int, list] = {}
     for row in versions:
         by_model.setdefault(row.model_id, []).append(row)

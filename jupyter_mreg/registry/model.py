@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import String, select, type_coerce
 
 from jupyter_mreg.errors import InvalidArgumentError, MregError
-from jupyter_mreg.registry import catalog_reads, changes
+from jupyter_mreg.registry import catalog_reads, changes, listings
 from jupyter_mreg.registry import queries as q
 from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier, parse_qualified, split_parts
 from jupyter_mreg.registry.model_version import ModelVersion
@@ -89,23 +89,28 @@ class Model:
 
     def show_versions(self) -> pd.DataFrame:
         """One row per version with the columns of Snowflake's `SHOW VERSIONS IN MODEL` (JSON as text)."""
-        v = t.versions.c
         with self._session.catalog.read() as conn:
-            model = self._row(conn)
-            user = q.user_aliases(conn, model.id)
-            # created_on as stored (pandas parses a column faster than SQLAlchemy row by row), and plain driver
-            # tuples: no per-row Row objects for a model with thousands of versions
-            rows = conn.execute(select(
-                v.id, type_coerce(v.created_on, String), v.name, v.metadata, v.user_data, v.comment,
-                v.model_attributes, v.size, v.functions, v.runnable_in,
-            ).where(v.model_id == model.id).order_by(v.created_on, v.id)).cursor.fetchall()
+            stamp = listings.change_stamp(conn)
+            key = ("SHOW VERSIONS", self._session.catalog_url, self._qn)
+            return listings.cached(key, stamp, lambda: self._versions_frame(conn))
+
+    def _versions_frame(self, conn) -> pd.DataFrame:
+        v = t.versions.c
+        model = self._row(conn)
+        user = q.user_aliases(conn, model.id)
+        # created_on as stored (pandas parses a column faster than SQLAlchemy row by row), and plain driver
+        # tuples: no per-row Row objects for a model with thousands of versions
+        rows = conn.execute(select(
+            v.id, type_coerce(v.created_on, String), v.name, v.metadata, v.user_data, v.comment,
+            v.model_attributes, v.size, v.functions, v.runnable_in,
+        ).where(v.model_id == model.id).order_by(v.created_on, v.id)).cursor.fetchall()
         ids, created, names, metadata, user_data, comments, attributes, sizes, functions, runnable = (
             zip(*rows) if rows else [()] * 10)
         n = len(rows)
         # FIRST/LAST come from the sorted rows: no extra queries on a model with thousands of versions
         system = {"DEFAULT": model.default_version_id, "FIRST": ids[0], "LAST": ids[-1]} if n else {}
         aliases = q.group_aliases(system, user)
-        frame = pd.DataFrame({
+        return pd.DataFrame({
             "created_on": pd.to_datetime(pd.Series(created, dtype=object), utc=True, format="ISO8601"),
             "name": names,
             "aliases": [json.dumps(aliases[i]) if i in aliases else "[]" for i in ids],
@@ -115,7 +120,6 @@ class Model:
             "functions": functions, "metadata": metadata, "user_data": user_data, "comment": comments,
             "model_attributes": attributes, "size": sizes, "runnable_in": runnable,
         }, columns=SHOW_VERSIONS_COLUMNS)
-        return frame
 
     def delete_version(self, version_name: str) -> None:
         """Delete a version. The default version cannot be deleted: make another version the default first."""
