@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "jupyter_mreg"
-SHARED = {"errors", "_version"}
+SHARED = {"errors", "_version", "_lazy"}
 ALLOWED = {
     "model": {"model"},
     "store": {"store"},
@@ -25,6 +25,9 @@ def _imports(path: Path) -> set[str]:
             names = [node.module]
         elif isinstance(node, ast.Import):
             names = [a.name for a in node.names]
+        elif (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "lazy_module"
+              and node.args and isinstance(node.args[0], ast.Constant)):  # an import deferred to first use
+            names = [node.args[0].value]
         else:
             continue
         for name in names:

@@ -6,14 +6,17 @@ import json
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import String, select, type_coerce
 
+from jupyter_mreg._lazy import lazy_module
 from jupyter_mreg.errors import InvalidArgumentError, MregError
-from jupyter_mreg.registry import catalog_reads, changes, listings
-from jupyter_mreg.registry import queries as q
 from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier, parse_qualified, split_parts
 from jupyter_mreg.registry.model_version import ModelVersion
-from jupyter_mreg.store import tables as t
+
+# The catalog's modules load SQLAlchemy: on first use, not when a notebook imports the registry.
+catalog_reads = lazy_module("jupyter_mreg.registry.catalog_reads")
+changes = lazy_module("jupyter_mreg.registry.changes")
+listings = lazy_module("jupyter_mreg.registry.listings")
+q = lazy_module("jupyter_mreg.registry.queries")
 
 SHOW_VERSIONS_COLUMNS = ["created_on", "name", "aliases", "database_name", "schema_name", "model_name",
                          "is_default_version", "functions", "metadata", "user_data", "comment",
@@ -95,15 +98,9 @@ class Model:
             return listings.cached(key, stamp, lambda: self._versions_frame(conn))
 
     def _versions_frame(self, conn) -> pd.DataFrame:
-        v = t.versions.c
         model = self._row(conn)
         user = q.user_aliases(conn, model.id)
-        # created_on as stored (pandas parses a column faster than SQLAlchemy row by row), and plain driver
-        # tuples: no per-row Row objects for a model with thousands of versions
-        rows = conn.execute(select(
-            v.id, type_coerce(v.created_on, String), v.name, v.metadata, v.user_data, v.comment,
-            v.model_attributes, v.size, v.functions, v.runnable_in,
-        ).where(v.model_id == model.id).order_by(v.created_on, v.id)).cursor.fetchall()
+        rows = q.show_versions_rows(conn, model.id)
         ids, created, names, metadata, user_data, comments, attributes, sizes, functions, runnable = (
             zip(*rows) if rows else [()] * 10)
         n = len(rows)
@@ -139,15 +136,12 @@ class Model:
     def show_tags(self) -> dict[str, str]:
         """Tags as `{fully qualified tag name: value}`."""
         with self._session.catalog.read() as conn:
-            rows = conn.execute(select(t.tags.c.tag_name, t.tags.c.value)
-                                .where(t.tags.c.model_id == self._row(conn).id).order_by(t.tags.c.tag_name))
-            return dict(rows.all())
+            return q.tags(conn, self._row(conn).id)
 
     def get_tag(self, tag_name: str) -> str | None:
         name = self._tag_name(tag_name)
         with self._session.catalog.read() as conn:
-            return conn.execute(select(t.tags.c.value).where(
-                t.tags.c.model_id == self._row(conn).id, t.tags.c.tag_name == name)).scalar()
+            return q.tags(conn, self._row(conn).id).get(name)
 
     def set_tag(self, tag_name: str, tag_value: str) -> None:
         changes.set_tag(self._session, self._qn, self._tag_name(tag_name), tag_value)

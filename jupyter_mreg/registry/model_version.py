@@ -12,11 +12,14 @@ from typing import Any
 
 import pandas as pd
 
+from jupyter_mreg._lazy import lazy_module
 from jupyter_mreg.errors import InvalidArgumentError, MetricNotFoundError, MregError
-from jupyter_mreg.registry import changes
 from jupyter_mreg.registry import metadata as md
-from jupyter_mreg.registry import queries as q
 from jupyter_mreg.registry.identifiers import QualifiedName
+
+# The catalog's modules load SQLAlchemy: on first use, not when a notebook imports the registry.
+changes = lazy_module("jupyter_mreg.registry.changes")
+q = lazy_module("jupyter_mreg.registry.queries")
 
 
 class ModelVersion:

@@ -11,7 +11,7 @@ import difflib
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, String, select, type_coerce
 
 from jupyter_mreg._version import __version__
 from jupyter_mreg.errors import NotFoundError
@@ -164,3 +164,27 @@ def show_versions_fields(manifest: dict) -> dict[str, str]:
                                         "client": f"jupyter_mreg {__version__}"}),
         "runnable_in": json.dumps(manifest.get("runnable_in", [])),
     }
+
+
+def model_names(conn: Connection, database: str, schema: str) -> list[str]:
+    m = t.models.c
+    return list(conn.execute(select(m.name).where(m.database_name == database, m.schema_name == schema)
+                             .order_by(m.name)).scalars())
+
+
+def show_versions_rows(conn: Connection, model_id: int) -> list[tuple]:
+    """`(id, created_on text, name, metadata, user_data, comment, model_attributes, size, functions,
+    runnable_in)` of a model's versions, oldest first, as plain driver tuples (created_on as stored: pandas
+    parses a column faster than SQLAlchemy row by row, and thousands of Row objects cost more than the query)."""
+    v = t.versions.c
+    return conn.execute(select(
+        v.id, type_coerce(v.created_on, String), v.name, v.metadata, v.user_data, v.comment,
+        v.model_attributes, v.size, v.functions, v.runnable_in,
+    ).where(v.model_id == model_id).order_by(v.created_on, v.id)).cursor.fetchall()
+
+
+def tags(conn: Connection, model_id: int) -> dict[str, str]:
+    """A model's tags: fully qualified tag name → value, by name."""
+    rows = conn.execute(select(t.tags.c.tag_name, t.tags.c.value).where(t.tags.c.model_id == model_id)
+                        .order_by(t.tags.c.tag_name))
+    return dict(rows.all())

@@ -8,17 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
 
+from jupyter_mreg._lazy import lazy_module
 from jupyter_mreg.errors import InvalidArgumentError
-from jupyter_mreg.registry import catalog_reads, changes
-from jupyter_mreg.registry import queries as q
 from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier, parse_qualified
 from jupyter_mreg.registry.metadata import dump_metadata, metrics_metadata
 from jupyter_mreg.registry.model import Model
 from jupyter_mreg.registry.model_version import ModelVersion
-from jupyter_mreg.store import pending_upload
-from jupyter_mreg.store import tables as t
+
+# The catalog's and the store's modules load SQLAlchemy and fsspec: on first use, not at import.
+catalog_reads = lazy_module("jupyter_mreg.registry.catalog_reads")
+changes = lazy_module("jupyter_mreg.registry.changes")
+q = lazy_module("jupyter_mreg.registry.queries")
+uploads = lazy_module("jupyter_mreg.store.catalog")
 
 
 class Registry:
@@ -71,9 +73,7 @@ class Registry:
 
     def models(self) -> list:
         with self._session.catalog.read() as conn:
-            names = conn.execute(select(t.models.c.name).where(
-                t.models.c.database_name == self._database, t.models.c.schema_name == self._schema)
-                .order_by(t.models.c.name)).scalars().all()
+            names = q.model_names(conn, self._database, self._schema)
         return [Model._ref(self, QualifiedName(self._database, self._schema, n)) for n in names]
 
     def show_models(self) -> pd.DataFrame:
@@ -146,7 +146,7 @@ class Registry:
                  comment: str | None, metadata: str) -> str:
         """Store the folder's files, then make the version visible in one catalog transaction."""
         session = self._session
-        with pending_upload(session.catalog, f"log_model {qn}") as upload_id:
+        with uploads.pending_upload(session.catalog, f"log_model {qn}") as upload_id:
             files = session.artifacts.put_tree(folder, upload_id=upload_id)
             change = changes.publish_version(session, qn, version, manifest, files, comment=comment,
                                              metadata=metadata, upload_id=upload_id)
