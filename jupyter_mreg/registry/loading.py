@@ -69,7 +69,7 @@ def load_version(session: Any, key: tuple, files: Callable[[], dict[str, tuple[s
                 _cache.move_to_end(cache_key)
                 return _cache[cache_key]
     check_environment(manifest, force=force, what=what)
-    from jupyter_mreg.model.package import load_package
+    from jupyter_mreg.model.packaging.package import load_package
 
     with _unpack_lock:  # two threads loading the same version would race for its folder
         obj = _unpack_and_load(session, key, files, manifest, options, partial(load_package, force=force, what=what))

@@ -168,7 +168,7 @@ class ModelVersion:
     def environment(self):
         """What this version needs to run: `.requirements_txt` and `.environment_yml` texts (`.write(folder)`
         writes both), the Python version, and the packages it was built with and declared."""
-        from jupyter_mreg.model.model_environment import ModelEnvironment
+        from jupyter_mreg.model.environment import ModelEnvironment
 
         return ModelEnvironment.from_record(self.manifest.get("environment") or {})
 

@@ -136,7 +136,7 @@ class Registry:
         if version is not None:
             self._refuse_duplicate(qn, version)
         metadata = dump_metadata(metrics_metadata(metrics or {}))
-        from jupyter_mreg.model.package import save_package
+        from jupyter_mreg.model.packaging.package import save_package
 
         staging = Path(tempfile.mkdtemp(prefix="mreg-log-"))
         try:

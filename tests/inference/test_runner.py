@@ -8,7 +8,7 @@ import pytest
 
 from jupyter_mreg.errors import InvalidArgumentError, NotFoundError
 from jupyter_mreg.inference.runner import run_method, select_method
-from jupyter_mreg.model.package import load_package, save_package
+from jupyter_mreg.model.packaging.package import load_package, save_package
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from jupyter_mreg.errors import (EnvironmentMismatchError, InvalidArgumentError,
                                  UnsupportedModelError)
 from jupyter_mreg.model import custom_model
 from jupyter_mreg.model.model_signature import DataType, ModelSignature, infer_signature
-from jupyter_mreg.model.package import (function_name, load_package, manifest_signatures, read_manifest,
+from jupyter_mreg.model.packaging.package import (function_name, load_package, manifest_signatures, read_manifest,
                                         save_package)
 from jupyter_mreg.model.task import Task
 
@@ -96,7 +96,7 @@ def _run_fresh(pkg: Path, X: pd.DataFrame, tmp_path: Path) -> subprocess.Complet
         f"""
         import json, sys
         import pandas as pd
-        from jupyter_mreg.model.package import load_package
+        from jupyter_mreg.model.packaging.package import load_package
         model = load_package({str(pkg)!r})
         X = pd.read_pickle({str(tmp_path / 'X.pkl')!r})
         print(json.dumps(model.predict_proba(X).tolist()))

@@ -11,7 +11,7 @@ from enum import Enum
 from typing import Any
 
 from jupyter_mreg.errors import InvalidArgumentError
-from jupyter_mreg.model.manifest import jsonable
+from jupyter_mreg.model.packaging.manifest import jsonable
 from jupyter_mreg.model.task import Task
 
 COMMON_OPTIONS = frozenset({

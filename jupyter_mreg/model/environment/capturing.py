@@ -17,7 +17,7 @@ from importlib import metadata as _md
 from typing import Any, Iterable
 
 from jupyter_mreg.errors import InvalidArgumentError
-from jupyter_mreg.model.local_modules import distributions_by_top_level, lives_outside_libraries
+from jupyter_mreg.model.environment.local_modules import distributions_by_top_level, lives_outside_libraries
 
 # Distributions every package needs to be loaded (cloudpickle files, pandas in, numpy out).
 ALWAYS = ("cloudpickle", "numpy", "pandas")

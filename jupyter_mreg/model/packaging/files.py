@@ -12,7 +12,7 @@ from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 from jupyter_mreg.errors import InvalidArgumentError
-from jupyter_mreg.model.manifest import read_manifest
+from jupyter_mreg.model.packaging.manifest import read_manifest
 
 CODE_DIR = "code"
 USER_FILES_DIR = "user_files"

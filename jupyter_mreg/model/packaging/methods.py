@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from jupyter_mreg.errors import InvalidArgumentError, MregError, SignatureError
-from jupyter_mreg.model.manifest import plain
-from jupyter_mreg.model.options import function_type
+from jupyter_mreg.model.packaging.manifest import plain
+from jupyter_mreg.model.packaging.options import function_type
 
 
 def resolve_methods(model: Any, handler: type, options: dict, signatures: dict | None) -> list[str]:

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jupyter_mreg.model import environment
+from jupyter_mreg.model.environment import capturing as environment
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@
 
 `save_package` writes a package into an empty folder; `load_package` rebuilds the original Python object;
 `read_manifest` reads only the manifest. Nothing here knows where packages are stored.
-The parts have their own modules: `manifest`, `options`, `methods`, `sample_signatures`, `package_files`,
-`environment`, `pickling`.
+The parts have their own modules in this folder (`manifest`, `options`, `methods`, `files`, `pickling`,
+`devices`), in `signatures.sample` and in `environment`.
 """
 
 from __future__ import annotations
@@ -23,15 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mreg.errors import EnvironmentMismatchError, InvalidArgumentError, SignatureError
-from jupyter_mreg.model.devices import resolve_load_options
 from jupyter_mreg.model.handlers import find_handler, get_handler
-from jupyter_mreg.model.manifest import MANIFEST_VERSION, manifest_signatures, plain, read_manifest, write_manifest
-from jupyter_mreg.model.methods import function_name, method_entries, resolve_methods
-from jupyter_mreg.model.options import (recorded_options, resolve_target_platforms, resolve_task, validate_ext_modules,
-                                        validate_options)
-from jupyter_mreg.model.package_files import activate_code_paths, copy_code_paths, copy_user_files
-from jupyter_mreg.model.pickling import pickled_by_value
-from jupyter_mreg.model.sample_signatures import infer_signatures
+from jupyter_mreg.model.packaging.devices import resolve_load_options
+from jupyter_mreg.model.packaging.files import activate_code_paths, copy_code_paths, copy_user_files
+from jupyter_mreg.model.packaging.manifest import (MANIFEST_VERSION, manifest_signatures, plain, read_manifest,
+                                                   write_manifest)
+from jupyter_mreg.model.packaging.methods import function_name, method_entries, resolve_methods
+from jupyter_mreg.model.packaging.options import (recorded_options, resolve_target_platforms, resolve_task,
+                                                  validate_ext_modules, validate_options)
+from jupyter_mreg.model.packaging.pickling import pickled_by_value
+from jupyter_mreg.model.signatures.sample import infer_signatures
 from jupyter_mreg.model.task import Task
 
 # read_manifest, manifest_signatures and function_name live in their own modules; callers import them from here.
