@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from jupyter_mreg.errors import AlreadyExistsError, InvalidArgumentError, MregError
+from jupyter_mreg.model.packaging.manifest import Manifest
 from jupyter_mreg.registry import queries as q
 from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier, parse_qualified
 from jupyter_mreg.registry.metadata import dump_metadata, metrics_metadata
@@ -156,7 +157,7 @@ class Registry:
             if row is not None and q.version_row(conn, row.id, version) is not None:
                 raise _duplicate(qn, version)
 
-    def _publish(self, qn: QualifiedName, version: str | None, folder: Path, manifest: dict, *,
+    def _publish(self, qn: QualifiedName, version: str | None, folder: Path, manifest: Manifest, *,
                  comment: str | None, metadata: str) -> str:
         """Store the folder's files, then make the version visible in one catalog transaction."""
         from jupyter_mreg.store import finish_upload, pending_upload
@@ -172,7 +173,7 @@ class Registry:
                                                metadata=metadata, action="LOG_MODEL")
         return version
 
-    def _insert_version(self, conn, qn: QualifiedName, version: str | None, manifest: dict,
+    def _insert_version(self, conn, qn: QualifiedName, version: str | None, manifest: Manifest,
                         files: dict[str, tuple[str, int]], *, comment: str | None, metadata: str,
                         action: str, **details: Any) -> str:
         session = self._session
@@ -192,8 +193,8 @@ class Registry:
         try:
             version_id = conn.execute(t.versions.insert().values(
                 model_id=model_id, name=version, created_on=q.now(), comment=comment,
-                owner=session.get_current_role(), metadata=metadata, manifest=json.dumps(manifest),
-                model_type=manifest["model_type"], task=manifest.get("task", "UNKNOWN"),
+                owner=session.get_current_role(), metadata=metadata, manifest=json.dumps(manifest.to_dict()),
+                model_type=manifest.model_type, task=manifest.task,
                 size=sum(size for _, size in files.values()), **q.show_versions_fields(manifest)
             )).inserted_primary_key[0]
         except SqlIntegrityError as exc:  # a writer on another machine won the race (PostgreSQL)
@@ -204,7 +205,7 @@ class Registry:
                 for path, (sha, size) in files.items()])
         if model is None or model.default_version_id is None:
             conn.execute(t.models.update().where(t.models.c.id == model_id).values(default_version_id=version_id))
-        q.record_model(conn, session, action, qn, version, model_type=manifest["model_type"],
+        q.record_model(conn, session, action, qn, version, model_type=manifest.model_type,
                        comment=comment, **details)
         return version
 
@@ -214,7 +215,8 @@ class Registry:
         files = source._files(src.id)
         with self._session.catalog.write() as conn:
             version = self._insert_version(
-                conn, qn, version, json.loads(src.manifest), files, comment=src.comment, metadata=src.metadata,
+                conn, qn, version, Manifest.from_dict(json.loads(src.manifest)), files, comment=src.comment,
+                metadata=src.metadata,
                 action="COPY_VERSION", source=f"{source.fully_qualified_model_name} VERSION {source.version_name}")
         return ModelVersion._ref(self, qn, version)
 
