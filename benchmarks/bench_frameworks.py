@@ -75,7 +75,7 @@ class FrameworkBench:
         mv = self.reg.get_model(model_name).version("v1")
         folder = Path(tempfile.mkdtemp(prefix="own-", dir=self.tmp))
         mv.export(folder / "pkg")
-        handler, meta = get_handler(mv.manifest["model_type"]), mv.manifest.get("handler") or {}
+        handler, meta = get_handler(mv.manifest.model_type), mv.manifest.handler
         return lambda _: handler.load(folder / "pkg" / "model", meta, {"device": "cpu"})
 
     def run_case(self, case: dict) -> None:

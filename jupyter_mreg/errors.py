@@ -55,6 +55,10 @@ class EnvironmentMismatchError(MregError, ValueError):
     """The running Python environment differs from the one the model was built with."""
 
 
+class ManifestError(MregError, ValueError):
+    """A model package's manifest (its MANIFEST.yml, or the catalog's copy) is not one jupyter_mreg can read."""
+
+
 class IntegrityError(MregError):
     """A stored artifact does not match its recorded SHA-256: versions are immutable."""
 

@@ -7,7 +7,7 @@ partitioned TABLE_FUNCTION is called once per partition and returns its outputs 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
 
@@ -15,53 +15,56 @@ from jupyter_mreg.errors import InferenceError, InvalidArgumentError, MregError,
 from jupyter_mreg.model import model_signature as ms
 from jupyter_mreg.model.handlers import get_handler
 
+if TYPE_CHECKING:
+    from jupyter_mreg.model.packaging.manifest import MethodInfo
 
-def select_method(methods: list[dict], function_name: str | None, where: str) -> dict:
+
+def select_method(methods: Sequence[MethodInfo], function_name: str | None, where: str) -> MethodInfo:
     """The method record a `function_name` names (case-insensitive unless quoted), with Snowflake's messages.
 
-    `methods` are the manifest's method records; `where` names the version, e.g. `MYDB.ML.M version V1`.
+    `methods` are the manifest's methods; `where` names the version, e.g. `MYDB.ML.M version V1`.
     """
     if function_name is not None and not isinstance(function_name, str):
         raise InvalidArgumentError(
             f"function_name must be a method name (str), found {type(function_name).__name__} {function_name!r}. "
-            f"Available: {[m['name'] for m in methods]}.")
+            f"Available: {[m.name for m in methods]}.")
     if function_name is None:
         if len(methods) != 1:
             raise InvalidArgumentError(
                 f"There are more than 1 target methods available in the model {where}. Please specify a "
-                f"`function_name` when calling the `run` method. Available: {[m['name'] for m in methods]}."
+                f"`function_name` when calling the `run` method. Available: {[m.name for m in methods]}."
             )
         return methods[0]
     wanted = function_name if function_name.startswith('"') else function_name.upper()
     for method in methods:
-        if method["name"] == wanted or (not function_name.startswith('"') and method["name"] == f'"{function_name}"'):
+        if method.name == wanted or (not function_name.startswith('"') and method.name == f'"{function_name}"'):
             return method
     raise NotFoundError(
         f"There is no method with name {wanted} available in the model {where}. "
-        f"Available methods: {[m['name'] for m in methods]}."
+        f"Available methods: {[m.name for m in methods]}."
     )
 
 
-def run_method(model: Any, model_type: str, method: dict, data: Any, *, partition_column: str | None = None,
+def run_method(model: Any, model_type: str, method: MethodInfo, data: Any, *, partition_column: str | None = None,
                strict_input_validation: bool = False, params: dict | None = None, where: str = "") -> pd.DataFrame:
-    """Call `method` (a manifest method record) of the loaded `model` on `data`; a pandas DataFrame out.
+    """Call `method` (one of the manifest's methods) of the loaded `model` on `data`; a pandas DataFrame out.
 
     `where` names the version in error messages, e.g. `MYDB.ML.M version V1`.
     """
     handler = get_handler(model_type)
-    signature = ms.ModelSignature.from_dict(method["signature"])
+    signature = ms.ModelSignature.from_dict(method.signature)
     call_params = ms.validate_params(params, signature)
-    target = method["target_method"]
+    target = method.target_method
     if partition_column is not None:
         return _run_partitioned(handler, model, method, signature, data, partition_column,
                                 strict_input_validation, call_params, where)
-    if method.get("is_partitioned"):
+    if method.is_partitioned:
         raise InvalidArgumentError(
-            f"Method {method['name']} is partitioned: pass `partition_column=` naming the column whose values "
+            f"Method {method.name} is partitioned: pass `partition_column=` naming the column whose values "
             "split the data into partitions."
         )
     frame = ms.validate_input(data, signature, strict=strict_input_validation, function_name=target)
-    is_function = method.get("function_type", "FUNCTION") == "FUNCTION"
+    is_function = method.function_type == "FUNCTION"
     if is_function and len(frame) == 0:  # many models refuse 0 rows; the answer is known
         return pd.DataFrame({f.name: pd.Series([], dtype=f.as_dtype()) for f in signature.outputs}, index=frame.index)
     raw = _invoke(handler, model, method, frame, call_params, where)
@@ -72,9 +75,9 @@ def run_method(model: Any, model_type: str, method: dict, data: Any, *, partitio
 
 
 def _run_partitioned(handler, model, method, signature, data, partition_column, strict, params, where) -> pd.DataFrame:
-    if not method.get("is_partitioned"):
+    if not method.is_partitioned:
         raise InvalidArgumentError(
-            f"Method {method['name']} is not partitioned, so `partition_column` cannot be used with it: "
+            f"Method {method.name} is not partitioned, so `partition_column` cannot be used with it: "
             "log a CustomModel method decorated with @custom_model.partitioned_api and "
             'options={"function_type": "TABLE_FUNCTION"}, or call run() without partition_column.'
         )
@@ -82,7 +85,7 @@ def _run_partitioned(handler, model, method, signature, data, partition_column, 
     column = _find_column(frame, partition_column)
     pieces = []
     for key, part in frame.groupby(column, sort=False, dropna=False):
-        checked = ms.validate_input(part, signature, strict=strict, function_name=method["target_method"])
+        checked = ms.validate_input(part, signature, strict=strict, function_name=method.target_method)
         if column not in checked.columns:
             checked = checked.assign(**{column: part[column]})  # partitioned code often reads its key
         out = ms.format_output(_invoke(handler, model, method, checked, params, where), signature)
@@ -94,15 +97,15 @@ def _run_partitioned(handler, model, method, signature, data, partition_column, 
     return pd.concat(pieces, ignore_index=True)
 
 
-def _invoke(handler: Any, model: Any, method: dict, frame: pd.DataFrame, params: dict, where: str) -> Any:
+def _invoke(handler: Any, model: Any, method: MethodInfo, frame: pd.DataFrame, params: dict, where: str) -> Any:
     """The handler's call, with a failure of the model's own code reported as an `InferenceError`."""
     try:
-        return handler.invoke(model, method["target_method"], frame, params)
+        return handler.invoke(model, method.target_method, frame, params)
     except MregError:
         raise
     except Exception as exc:
         raise InferenceError(
-            f"Method {method['name']} of model {where} failed on {len(frame)} input row(s): "
+            f"Method {method.name} of model {where} failed on {len(frame)} input row(s): "
             f"{type(exc).__name__}: {exc} "
             "The error comes from the model's own code: check the input values (for example missing values "
             "the model cannot take) or the model.") from exc

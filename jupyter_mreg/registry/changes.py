@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from jupyter_mreg.errors import (AlreadyExistsError, InvalidArgumentError, MetricNotFoundError, MregError,
                                  NotFoundError)
+from jupyter_mreg.model.packaging.manifest import Manifest
 from jupyter_mreg.registry import metadata as md
 from jupyter_mreg.registry import queries as q
 from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier
@@ -213,7 +214,7 @@ def delete_model(session: Any, qn: QualifiedName) -> Change:
 
 
 # --- versions ---------------------------------------------------------------------------------------------
-def publish_version(session: Any, qn: QualifiedName, version: str | None, manifest: dict,
+def publish_version(session: Any, qn: QualifiedName, version: str | None, manifest: Manifest,
                     files: dict[str, tuple[str, int]], *, comment: str | None, metadata: str,
                     upload_id: str) -> Change:
     """Make a version whose files are stored (by upload `upload_id`) visible; its model is created if new.
@@ -234,12 +235,14 @@ def copy_version(session: Any, source: QualifiedName, source_version: str, qn: Q
     with _change(session) as tx:
         row = q.require_version(tx.conn, source, source_version, with_manifest=True)
         files = q.version_files(tx.conn, row.id)
-        return _insert_version(tx, qn, version, json.loads(row.manifest), files, comment=row.comment,
+        manifest = Manifest.from_dict(json.loads(row.manifest), f"The catalog's manifest of {source} version "
+                                      f"{source_version}")
+        return _insert_version(tx, qn, version, manifest, files, comment=row.comment,
                                metadata=row.metadata, action="COPY_VERSION",
                                source=f"{source} VERSION {source_version}")
 
 
-def _insert_version(tx: _Transaction, qn: QualifiedName, version: str | None, manifest: dict,
+def _insert_version(tx: _Transaction, qn: QualifiedName, version: str | None, manifest: Manifest,
                     files: dict[str, tuple[str, int]], *, comment: str | None, metadata: str, action: str,
                     **details: Any) -> Change:
     conn = tx.conn
@@ -259,20 +262,21 @@ def _insert_version(tx: _Transaction, qn: QualifiedName, version: str | None, ma
     try:
         version_id = conn.execute(t.versions.insert().values(
             model_id=model_id, name=version, created_on=q.now(), comment=comment,
-            owner=tx.session.get_current_role(), metadata=metadata, model_type=manifest["model_type"],
-            task=manifest.get("task", "UNKNOWN"), size=sum(size for _, size in files.values()),
+            owner=tx.session.get_current_role(), metadata=metadata, model_type=manifest.model_type,
+            task=manifest.task, size=sum(size for _, size in files.values()),
             **q.show_versions_fields(manifest),
         )).inserted_primary_key[0]
     except SqlIntegrityError as exc:  # a writer on another machine won the race (PostgreSQL)
         raise duplicate_version(qn, version) from exc
-    conn.execute(t.version_manifests.insert().values(version_id=version_id, manifest=json.dumps(manifest)))
+    conn.execute(t.version_manifests.insert().values(version_id=version_id,
+                                                     manifest=json.dumps(manifest.to_dict())))
     if files:
         conn.execute(t.version_files.insert(), [
             {"version_id": version_id, "path": path, "sha256": sha, "size": size}
             for path, (sha, size) in files.items()])
     if model is None or model.default_version_id is None:
         conn.execute(t.models.update().where(t.models.c.id == model_id).values(default_version_id=version_id))
-    return tx.record_model(action, qn, version, model_type=manifest["model_type"], comment=comment, **details)
+    return tx.record_model(action, qn, version, model_type=manifest.model_type, comment=comment, **details)
 
 
 def duplicate_version(qn: QualifiedName, version: str) -> AlreadyExistsError:

@@ -45,7 +45,7 @@ def version_card(mv: Any) -> str:
         ("Model", escape(mv.model_name)), ("Version", escape(mv.version_name)),
         ("Full name", escape(mv.fully_qualified_model_name)), ("Description", escape(mv.comment or "")),
         ("Aliases", escape(", ".join(mv.aliases))), ("Task", escape(mv.get_model_task().value)),
-        ("Framework", escape(mv.manifest.get("model_type", ""))),
+        ("Framework", escape(mv.manifest.model_type)),
         ("Metrics", escape(", ".join(f"{k}={_short(v)}" for k, v in metrics.items())) or "—"),
     ])
     return (f"<div style='{_STYLE}'><b>Model version {escape(mv.model_name)} / {escape(mv.version_name)}</b>"

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from jupyter_mreg.errors import EnvironmentMismatchError
+from jupyter_mreg.model.packaging.manifest import Manifest
 
 _CACHE_SIZE = 8
 _cache: OrderedDict[tuple, Any] = OrderedDict()
@@ -44,11 +45,11 @@ def unpack(session: Any, files: dict[str, tuple[str, int]], dest: Path) -> Path:
     return dest
 
 
-def check_environment(manifest: dict, *, force: bool, what: str) -> None:
+def check_environment(manifest: Manifest, *, force: bool, what: str) -> None:
     """Refuse (or, with `force`, warn) when the running environment differs from the recorded one."""
     from jupyter_mreg.model import environment
 
-    errors, notes = environment.check_environment(manifest.get("environment") or {})
+    errors, notes = environment.check_environment(manifest.environment)
     for note in notes:
         warnings.warn(f"{what}: {note}", RuntimeWarning, stacklevel=3)
     if errors:
@@ -58,7 +59,7 @@ def check_environment(manifest: dict, *, force: bool, what: str) -> None:
         warnings.warn(message + " Loading anyway because force=True.", RuntimeWarning, stacklevel=3)
 
 
-def load_version(session: Any, key: tuple, files: Callable[[], dict[str, tuple[str, int]]], manifest: dict, *,
+def load_version(session: Any, key: tuple, files: Callable[[], dict[str, tuple[str, int]]], manifest: Manifest, *,
                  what: str, force: bool = False, options: dict | None = None, use_cache: bool = True) -> Any:
     """The version's original Python object; `key` identifies the version (it is immutable), `files`
     gives its file list (asked only when the object is not cached)."""
@@ -69,7 +70,7 @@ def load_version(session: Any, key: tuple, files: Callable[[], dict[str, tuple[s
                 _cache.move_to_end(cache_key)
                 return _cache[cache_key]
     check_environment(manifest, force=force, what=what)
-    from jupyter_mreg.model.package import load_package
+    from jupyter_mreg.model.packaging.package import load_package
 
     with _unpack_lock:  # two threads loading the same version would race for its folder
         obj = _unpack_and_load(session, key, files, manifest, options, partial(load_package, force=force, what=what))
@@ -81,7 +82,7 @@ def load_version(session: Any, key: tuple, files: Callable[[], dict[str, tuple[s
     return obj
 
 
-def _unpack_and_load(session: Any, key: tuple, files: Callable, manifest: dict, options: dict | None,
+def _unpack_and_load(session: Any, key: tuple, files: Callable, manifest: Manifest, options: dict | None,
                      load_package: Callable) -> Any:
 
     # One folder per version and process: objects loaded from it may keep reading it (code paths, lazily

@@ -14,6 +14,7 @@ import pandas as pd
 
 from jupyter_mreg._lazy import lazy_module
 from jupyter_mreg.errors import InvalidArgumentError, MetricNotFoundError, MregError
+from jupyter_mreg.model.packaging.manifest import Manifest
 from jupyter_mreg.registry import metadata as md
 from jupyter_mreg.registry.identifiers import QualifiedName
 
@@ -32,7 +33,7 @@ class ModelVersion:
     def _ref(cls, registry: Any, qn: QualifiedName, version: str) -> ModelVersion:
         self = object.__new__(cls)
         self._registry, self._qn, self._version = registry, qn, version
-        self._manifest: dict | None = None
+        self._manifest: Manifest | None = None
         return self
 
     @property
@@ -45,10 +46,11 @@ class ModelVersion:
             return q.require_version(conn, self._qn, self._version, with_manifest=with_manifest)
 
     @property
-    def manifest(self) -> dict:
+    def manifest(self) -> Manifest:
         """The package manifest: methods, signatures, environment, handler data (immutable)."""
         if self._manifest is None:
-            self._manifest = json.loads(self._row(with_manifest=True).manifest)
+            self._manifest = Manifest.from_dict(json.loads(self._row(with_manifest=True).manifest),
+                                                f"The catalog's manifest of {self._what()}")
         return self._manifest
 
     # --- names and comment --------------------------------------------------------------------------
@@ -112,22 +114,22 @@ class ModelVersion:
         """Each method: name, target_method, target_method_function_type, signature, is_partitioned."""
         from jupyter_mreg.model.model_signature import ModelSignature
 
-        return [{"name": m["name"], "target_method": m["target_method"],
-                 "target_method_function_type": m.get("function_type", "FUNCTION"),
-                 "signature": ModelSignature.from_dict(m["signature"]),
-                 "is_partitioned": bool(m.get("is_partitioned", False))} for m in self.manifest["methods"]]
+        return [{"name": m.name, "target_method": m.target_method,
+                 "target_method_function_type": m.function_type,
+                 "signature": ModelSignature.from_dict(m.signature),
+                 "is_partitioned": m.is_partitioned} for m in self.manifest.methods]
 
     def get_model_task(self):
         from jupyter_mreg.model.task import Task
 
-        return Task(self.manifest.get("task", "UNKNOWN"))
+        return Task(self.manifest.task)
 
     def environment(self):
         """What this version needs to run: `.requirements_txt` and `.environment_yml` texts (`.write(folder)`
         writes both), the Python version, and the packages it was built with and declared."""
-        from jupyter_mreg.model.model_environment import ModelEnvironment
+        from jupyter_mreg.model.environment import ModelEnvironment
 
-        return ModelEnvironment.from_record(self.manifest.get("environment") or {})
+        return ModelEnvironment.from_record(self.manifest.environment)
 
     # --- using the model ------------------------------------------------------------------------------
     def _files(self, version_id: int) -> dict[str, tuple[str, int]]:
@@ -139,7 +141,7 @@ class ModelVersion:
 
         row = self._row(with_manifest=self._manifest is None)
         if self._manifest is None:  # from the same row: one catalog read for the whole load
-            self._manifest = json.loads(row.manifest)
+            self._manifest = Manifest.from_dict(json.loads(row.manifest), f"The catalog's manifest of {self._what()}")
         key = (row.id, row.created_on.strftime("%Y%m%d%H%M%S%f"))
         return load_version(self._session, key, lambda: self._files(row.id), self.manifest, what=self._what(),
                             force=force, options=options, use_cache=use_cache)
@@ -156,9 +158,9 @@ class ModelVersion:
         from jupyter_mreg.inference.runner import run_method, select_method
 
         where = f"{self._qn} version {self._version}"
-        method = select_method(self.manifest["methods"], function_name, where)
+        method = select_method(self.manifest.methods, function_name, where)
         model = self._load(force=False, options=None, use_cache=True)
-        return run_method(model, self.manifest["model_type"], method, X, partition_column=partition_column,
+        return run_method(model, self.manifest.model_type, method, X, partition_column=partition_column,
                           strict_input_validation=strict_input_validation, params=params, where=where)
 
     def export(self, target_path: str | os.PathLike) -> None:

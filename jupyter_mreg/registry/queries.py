@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Row, String, select, type_coerce
 
 from jupyter_mreg._version import __version__
 from jupyter_mreg.errors import NotFoundError
+from jupyter_mreg.model.packaging.manifest import Manifest
 from jupyter_mreg.registry.identifiers import QualifiedName
 from jupyter_mreg.store import tables as t
 
@@ -155,14 +156,14 @@ def _hint(name: str, candidates: list[str]) -> str:
     return ""
 
 
-def show_versions_fields(manifest: dict) -> dict[str, str]:
+def show_versions_fields(manifest: Manifest) -> dict[str, str]:
     """The SHOW VERSIONS columns a version's manifest determines, as stored JSON text."""
     return {
-        "functions": json.dumps([m["name"] for m in manifest.get("methods", [])]),
-        "user_data": json.dumps(manifest.get("user_data", {})),
-        "model_attributes": json.dumps({"framework": manifest["model_type"], "task": manifest.get("task", "UNKNOWN"),
+        "functions": json.dumps([m.name for m in manifest.methods]),
+        "user_data": json.dumps(manifest.user_data or {}),
+        "model_attributes": json.dumps({"framework": manifest.model_type, "task": manifest.task,
                                         "client": f"jupyter_mreg {__version__}"}),
-        "runnable_in": json.dumps(manifest.get("runnable_in", [])),
+        "runnable_in": json.dumps(manifest.runnable_in),
     }
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from jupyter_mreg._lazy import lazy_module
 from jupyter_mreg.errors import InvalidArgumentError
+from jupyter_mreg.model.packaging.manifest import Manifest
 from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier, parse_qualified
 from jupyter_mreg.registry.metadata import dump_metadata, metrics_metadata
 from jupyter_mreg.registry.model import Model
@@ -122,7 +123,7 @@ class Registry:
         if version is not None:
             self._refuse_duplicate(qn, version)
         metadata = dump_metadata(metrics_metadata(metrics or {}))
-        from jupyter_mreg.model.package import save_package  # deferred: imports every handler's module
+        from jupyter_mreg.model.packaging.package import save_package  # deferred: imports every handler's module
 
         staging = Path(tempfile.mkdtemp(prefix="mreg-log-"))
         try:
@@ -142,7 +143,7 @@ class Registry:
             if row is not None and q.version_row(conn, row.id, version) is not None:
                 raise changes.duplicate_version(qn, version)
 
-    def _publish(self, qn: QualifiedName, version: str | None, folder: Path, manifest: dict, *,
+    def _publish(self, qn: QualifiedName, version: str | None, folder: Path, manifest: Manifest, *,
                  comment: str | None, metadata: str) -> str:
         """Store the folder's files, then make the version visible in one catalog transaction."""
         session = self._session

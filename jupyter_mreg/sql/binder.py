@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
@@ -21,27 +21,30 @@ from jupyter_mreg.registry.identifiers import parse_identifier, to_identifier
 from jupyter_mreg.sql.dialect import ModelRef, position
 from jupyter_mreg.sql.errors import SqlError
 
+if TYPE_CHECKING:
+    from jupyter_mreg.model.packaging.manifest import MethodInfo
+
 
 @dataclass
 class Target:
     """One method of one model version."""
 
     version: Any  # jupyter_mreg.registry.ModelVersion
-    method: dict  # the manifest's method record
+    method: MethodInfo
 
     @property
     def label(self) -> str:
-        return f"{self.version.fully_qualified_model_name}!{self.method['name']}"
+        return f"{self.version.fully_qualified_model_name}!{self.method.name}"
 
     @property
     def key(self) -> tuple:
-        return (self.version.fully_qualified_model_name, self.version.version_name, self.method["name"])
+        return (self.version.fully_qualified_model_name, self.version.version_name, self.method.name)
 
     @cached_property
     def signature(self):
         from jupyter_mreg.model.model_signature import ModelSignature
 
-        return ModelSignature.from_dict(self.method["signature"])
+        return ModelSignature.from_dict(self.method.signature)
 
     @property
     def inputs(self) -> list:
@@ -53,11 +56,11 @@ class Target:
 
     @property
     def is_table_function(self) -> bool:
-        return self.method.get("function_type", "FUNCTION") == "TABLE_FUNCTION"
+        return self.method.function_type == "TABLE_FUNCTION"
 
     @property
     def is_partitioned(self) -> bool:
-        return bool(self.method.get("is_partitioned", False))
+        return self.method.is_partitioned
 
     def describe_inputs(self) -> str:
         return ", ".join(f"{f.name} {getattr(f, 'sql_type', 'OBJECT')}" for f in self.inputs)
@@ -224,12 +227,12 @@ class Resolver:
         except MregError as exc:
             raise self.error(str(exc), func) from None
         try:
-            method = select_method(manifest["methods"], name, where)
+            method = select_method(manifest.methods, name, where)
         except MregError as exc:
             message = str(exc)
             spelled = raw.this if isinstance(raw, exp.Identifier) else str(raw)
-            quoted = [m["name"] for m in manifest["methods"] if m["name"].startswith('"')
-                      and m["name"].strip('"').upper() == spelled.upper()]
+            quoted = [m.name for m in manifest.methods if m.name.startswith('"')
+                      and m.name.strip('"').upper() == spelled.upper()]
             if quoted:
                 message += f" Method names in double quotes are case-sensitive: write {quoted[0]}."
             raise self.error(message, func) from None

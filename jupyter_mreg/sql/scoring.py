@@ -21,7 +21,7 @@ def run(call: ModelCall, frame: pd.DataFrame, statement: str, *, partition_colum
     the registry's per-process cached load, validation against the signature, outputs named."""
     target = call.target
     try:
-        return target.version.run(frame, function_name=target.method["name"], partition_column=partition_column,
+        return target.version.run(frame, function_name=target.method.name, partition_column=partition_column,
                                   params=call.params or None)
     except DataValidationError as exc:
         raise SqlError(f"{target.label}: an argument does not fit the signature ({target.describe_inputs()}). "

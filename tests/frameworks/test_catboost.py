@@ -78,7 +78,7 @@ def test_binary_classifier_with_a_text_category_round_trips_in_a_fresh_process(r
 
     mv.export(tmp_path / "export")
     assert sorted(p.name for p in (tmp_path / "export" / "model").iterdir()) == ["model.cbm"]  # no pickle
-    assert "catboost" in mv.manifest["environment"]["built_with"]
+    assert "catboost" in mv.manifest.environment["built_with"]
 
 
 def test_multiclass_predict_proba(reg, data):
@@ -177,7 +177,7 @@ def test_gpu_load_is_refused_without_a_gpu_and_force_falls_back(reg, binary, dat
     X = data[0]
     mv = reg.log_model(binary, model_name="churn_cb", version_name="v1", sample_input_data=X.head(20),
                        options={"use_gpu": True})
-    assert mv.manifest["options"]["use_gpu"] is True
+    assert mv.manifest.options["use_gpu"] is True
     np.testing.assert_array_equal(mv.run(X, function_name="predict_proba"), binary.predict_proba(X))  # CPU here
     with pytest.raises(EnvironmentMismatchError, match=r"device 'cuda': catboost sees no GPU"):
         mv.load(options={"device": "cuda"})

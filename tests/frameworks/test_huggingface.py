@@ -383,7 +383,7 @@ def test_device_map_is_a_load_option(logged):
 
 def test_environment_lists_transformers_torch_tokenizers(pipes, logged):
     assert Handler.modules(pipes["text_generation"])[:3] == ["transformers", "tokenizers", "torch"]
-    built = logged["text_generation"].manifest["environment"]["built_with"]
+    built = logged["text_generation"].manifest.environment["built_with"]
     assert {"transformers", "torch", "tokenizers"} <= set(built)
     assert built["transformers"] == transformers.__version__
 

@@ -171,7 +171,7 @@ def test_sequential_round_trip_in_a_fresh_process(logged, sequential, data):
     assert _spec(fn["signature"], "inputs") == [(f"input_feature_{i}", DataType.DOUBLE, None) for i in range(3)]
     assert _spec(fn["signature"], "outputs") == [("output_feature_0", DataType.FLOAT, None)]
     assert mv.get_model_task() == Task.TABULAR_REGRESSION
-    assert mv.manifest["handler"]["custom_objects_file"] is None  # built-in layers only
+    assert mv.manifest.handler["custom_objects_file"] is None  # built-in layers only
 
     assert fresh["type"] == "keras.src.models.sequential.Sequential"
     assert fresh["functions"] == ["PREDICT"]
@@ -202,7 +202,7 @@ def test_functional_two_input_round_trip(logged, functional):
 def test_subclassed_model_defined_in_the_test_module_loads_in_a_fresh_process(logged, subclassed, data):
     X = data[0]
     mv, fresh = logged["sub"]
-    meta = mv.manifest["handler"]
+    meta = mv.manifest.handler
     assert meta["custom_objects"] == ["mreg_tests>SubclassedMLP"]
     assert fresh["type"] == f"{SubclassedMLP.__module__}.SubclassedMLP"
     np.testing.assert_allclose(fresh["outputs"]["PREDICT"]["output_feature_0"], _predict(subclassed, X[:5])[:, 0],

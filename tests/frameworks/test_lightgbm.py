@@ -93,7 +93,7 @@ def test_wrapper_is_stored_as_model_text_plus_a_booster_less_pickle(reg, binary,
     shell = pickle.loads((folder / "wrapper.pkl").read_bytes())
     assert shell._Booster is None  # the trees live in model.txt only
     assert binary.booster_ is not None  # the user's model keeps its booster
-    assert "lightgbm" in mv.manifest["environment"]["built_with"]
+    assert "lightgbm" in mv.manifest.environment["built_with"]
 
 
 def test_multiclass_predict_proba(reg, data):
@@ -213,7 +213,7 @@ def test_gpu_load_is_refused_without_a_gpu_and_force_falls_back(reg, binary, dat
     X = data[0]
     mv = reg.log_model(binary, model_name="churn_lgbm", version_name="v1", sample_input_data=X.head(20),
                        options={"use_gpu": True})
-    assert mv.manifest["options"]["use_gpu"] is True
+    assert mv.manifest.options["use_gpu"] is True
     np.testing.assert_array_equal(mv.run(X, function_name="predict_proba"), binary.predict_proba(X))  # CPU here
     with pytest.raises(EnvironmentMismatchError, match=r"device 'cuda': lightgbm sees no GPU"):
         mv.load(options={"device": "cuda"})

@@ -118,12 +118,12 @@ def test_round_trip_of_each_form(reg, store, tmp_path, kind):
         assert fresh["type"] == "mlflow.pyfunc.PyFuncModel"
         np.testing.assert_array_equal(fresh["outputs"]["PREDICT"]["output_feature_0"].to_numpy(), expected)
 
-    handler = mv.manifest["handler"]
+    handler = mv.manifest.handler
     assert handler["flavors"] == ["python_function", "sklearn"]
     assert handler["loader_module"] == "mlflow.sklearn"
     assert handler["mlflow_metadata"] == {"team": "risk"}
     assert handler["model_uuid"] == store["info"].model_uuid
-    env = mv.manifest["environment"]
+    env = mv.manifest.environment
     # MLflow's requirements.txt became the declared requirements; mlflow + sklearn were captured as installed.
     assert env["pip_requirements"] == [f"scikit-learn=={sklearn.__version__}", f"mlflow=={mlflow.__version__}"]
     assert {"mlflow", "scikit-learn"} <= set(env["built_with"])
@@ -132,7 +132,7 @@ def test_round_trip_of_each_form(reg, store, tmp_path, kind):
 def test_loaded_pyfuncmodel_is_fetched_from_its_model_id(reg, store):
     pf = mlflow.pyfunc.load_model(store["info"].model_uri)
     mv = reg.log_model(pf, model_name="churn", version_name="v1")
-    assert mv.manifest["handler"]["source"] == f"models:/{store['info'].model_id}"
+    assert mv.manifest.handler["source"] == f"models:/{store['info'].model_id}"
 
 
 def test_pyfuncmodel_without_an_origin_is_saved_again(reg, store, tmp_path):
@@ -141,7 +141,7 @@ def test_pyfuncmodel_without_an_origin_is_saved_again(reg, store, tmp_path):
     mlflow.sklearn.save_model(clf, str(local), signature=infer_signature(X, clf.predict(X)), pip_requirements=PINS)
     pf = mlflow.pyfunc.load_model(str(local))  # no run, no model id: nothing to fetch it from
     mv = reg.log_model(pf, model_name="churn", version_name="v1")
-    assert mv.manifest["handler"]["source"] == "re-saved from the loaded PyFuncModel"
+    assert mv.manifest.handler["source"] == "re-saved from the loaded PyFuncModel"
     np.testing.assert_array_equal(mv.run(X)["output_feature_0"].to_numpy(), pf.predict(X))
     shutil.rmtree(local)  # the version keeps its own copy
     mv2 = reg.get_model("churn").version("v1")
@@ -151,7 +151,7 @@ def test_pyfuncmodel_without_an_origin_is_saved_again(reg, store, tmp_path):
 def test_model_uri_option_names_where_a_pyfuncmodel_is(reg, store):
     pf = mlflow.pyfunc.load_model(store["info"].model_uri)
     mv = reg.log_model(pf, model_name="churn", version_name="v1", options={"model_uri": str(store["folder"])})
-    assert mv.manifest["handler"]["source"] == str(store["folder"])
+    assert mv.manifest.handler["source"] == str(store["folder"])
     other = mlflow.pyfunc.load_model(store["unsigned_uri"])
     with pytest.raises(InvalidArgumentError, match="another MLflow model"):
         reg.log_model(other, model_name="churn", version_name="v2", options={"model_uri": str(store["folder"])},
@@ -179,14 +179,14 @@ def test_pyfunc_python_model_with_params(reg, store, tmp_path):
 def test_ignore_mlflow_dependencies_and_metadata(reg, store):
     mv = reg.log_model(store["folder"], model_name="churn", version_name="v1",
                        options={"ignore_mlflow_dependencies": True, "ignore_mlflow_metadata": True})
-    assert mv.manifest["environment"]["pip_requirements"] == []
-    assert "mlflow_metadata" not in mv.manifest["handler"]
+    assert mv.manifest.environment["pip_requirements"] == []
+    assert "mlflow_metadata" not in mv.manifest.handler
 
 
 def test_the_users_requirement_wins_over_mlflows(reg, store):
     mv = reg.log_model(store["folder"], model_name="churn", version_name="v1",
                        pip_requirements=["scikit-learn>=1.0"])
-    assert mv.manifest["environment"]["pip_requirements"] == ["scikit-learn>=1.0", f"mlflow=={mlflow.__version__}"]
+    assert mv.manifest.environment["pip_requirements"] == ["scikit-learn>=1.0", f"mlflow=={mlflow.__version__}"]
 
 
 def test_bad_options_are_refused(reg, store):

@@ -77,8 +77,8 @@ def test_signature_comes_from_the_model_and_predict_is_a_table_function(reg, reg
     assert outputs == list(regressor_model.predict(_future()).columns)  # every forecast column, Prophet's order
     assert {"ds", "yhat", "yhat_lower", "yhat_upper", "trend", "weekly", "temp"} <= set(outputs)
     assert sig.outputs[0] == FeatureSpec("ds", DataType.TIMESTAMP_NTZ)
-    assert mv.manifest["handler"]["format"] == "prophet_json"
-    assert mv.manifest["target_platforms"] == ["WAREHOUSE"]
+    assert mv.manifest.handler["format"] == "prophet_json"
+    assert mv.manifest.target_platforms == ["WAREHOUSE"]
 
 
 def test_round_trip_in_a_fresh_process(reg, regressor_model, tmp_path):
@@ -129,7 +129,7 @@ def test_date_and_target_columns_map_to_ds_and_y(reg):
     expected = _expected(m, _future())
     np.testing.assert_array_equal(out["yhat"].to_numpy(), expected["yhat"].to_numpy())
     np.testing.assert_array_equal(out["yhat_upper"].to_numpy(), expected["yhat_upper"].to_numpy())
-    assert mv.manifest["handler"]["date_column"] == "order_date"
+    assert mv.manifest.handler["date_column"] == "order_date"
     with pytest.raises(DataValidationError, match="order_date"):
         mv.run(_future())  # Prophet's own names are not the signature's
 

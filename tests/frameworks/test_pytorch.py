@@ -204,7 +204,7 @@ def test_mlp_regressor_round_trip_in_a_fresh_process(logged, regressor, data):
     assert _spec(fn["signature"], "inputs") == [("input_feature_0", DataType.FLOAT, (3,))]
     assert _spec(fn["signature"], "outputs") == [("output_feature_0", DataType.FLOAT, None)]
     assert mv.get_model_task() == Task.UNKNOWN  # torch does not say what a module predicts
-    meta = mv.manifest["handler"]
+    meta = mv.manifest.handler
     assert meta["format"] == "pickle+torchscript" and meta["torchscript"] == "script"
 
     assert fresh["type"] == "torch.nn.modules.container.Sequential"
@@ -223,7 +223,7 @@ def test_class_defined_in_the_test_module_loads_in_a_fresh_process(logged, class
     mv, _, X, fresh = logged["cls"]
     sig = mv.show_functions()[0]["signature"]
     assert _spec(sig, "outputs") == [(f"output_feature_{i}", DataType.FLOAT, None) for i in range(3)]
-    assert mv.manifest["handler"]["by_value_modules"] == [MLPClassifier.__module__.split(".")[0]]
+    assert mv.manifest.handler["by_value_modules"] == [MLPClassifier.__module__.split(".")[0]]
 
     assert fresh["type"] == f"{MLPClassifier.__module__}.MLPClassifier"
     np.testing.assert_allclose(fresh["outputs"]["FORWARD"].to_numpy(), _forward(classifier, X), rtol=1e-6,
@@ -269,7 +269,7 @@ def test_two_input_module_with_multiple_inputs(logged):
                                     ("input_feature_1", DataType.FLOAT, (2,))]
     assert _spec(sig, "outputs") == [("output_feature_0", DataType.FLOAT, (2,)),
                                      ("output_feature_1", DataType.FLOAT, None)]
-    assert mv.manifest["options"]["multiple_inputs"] is True
+    assert mv.manifest.options["multiple_inputs"] is True
 
     want_0, want_1 = (t.detach().numpy() for t in model(a, b))
     out = fresh["outputs"]["FORWARD"]
@@ -312,7 +312,7 @@ def test_module_that_cannot_be_scripted_is_traced(reg):
     X = torch.randn(10, 3)
     mv = reg.log_model(model, model_name="torch_traced", version_name="v1", sample_input_data=X)
 
-    meta = mv.manifest["handler"]
+    meta = mv.manifest.handler
     assert meta["torchscript"] == "trace"
     assert "torch.jit.script failed" in meta["torchscript_note"]
     script = mv.load(options={"torchscript": True})
@@ -326,7 +326,7 @@ def test_module_without_torchscript_form_keeps_a_note(reg):
     X = torch.randn(10, 3)
     mv = reg.log_model(model, model_name="torch_pickle_only", version_name="v1", sample_input_data=X)
 
-    meta = mv.manifest["handler"]
+    meta = mv.manifest.handler
     assert meta["format"] == "pickle" and meta["torchscript_file"] is None
     assert "torch.jit.script failed" in meta["torchscript_note"]
     assert "traced module" in meta["torchscript_note"]
@@ -337,7 +337,7 @@ def test_module_without_torchscript_form_keeps_a_note(reg):
 
 def test_script_module_is_stored_as_torchscript(logged, regressor):
     mv, _, X, fresh = logged["script"]
-    meta = mv.manifest["handler"]
+    meta = mv.manifest.handler
     assert meta["format"] == "torchscript" and meta["pickle_file"] is None
     assert fresh["type"] == "torch.jit._script.RecursiveScriptModule"
     np.testing.assert_allclose(fresh["outputs"]["FORWARD"].to_numpy(), _forward(regressor, X), rtol=1e-6,
@@ -346,7 +346,7 @@ def test_script_module_is_stored_as_torchscript(logged, regressor):
 
 def test_gone_code_falls_back_to_torchscript_with_a_warning(logged):
     mv, model, X, fresh = logged["gone"]
-    assert mv.manifest["handler"]["torchscript"] == "trace"  # no source to script from
+    assert mv.manifest.handler["torchscript"] == "trace"  # no source to script from
     want = _forward(model, X)
 
     with pytest.warns(RuntimeWarning, match="code is gone"):
@@ -372,7 +372,7 @@ def test_inference_runs_in_eval_mode_and_leaves_the_user_module_as_it_was(reg, d
 def test_gpu_device_is_refused_without_a_gpu_and_force_falls_back(reg, regressor, data):
     mv = reg.log_model(regressor, model_name="torch_gpu", version_name="v1", sample_input_data=data[0],
                        options={"use_gpu": True})
-    assert mv.manifest["options"]["use_gpu"] is True
+    assert mv.manifest.options["use_gpu"] is True
     with pytest.raises(EnvironmentMismatchError, match="sees no GPU"):
         mv.load(options={"device": "cuda"})
     with pytest.warns(RuntimeWarning, match="on the CPU because force=True"):

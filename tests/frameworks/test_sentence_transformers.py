@@ -129,6 +129,6 @@ def test_batch_size_option_and_method_checks(model, reg):
 
 def test_environment_lists_the_libraries(model, mv):
     assert Handler.modules(model)[:4] == ["sentence_transformers", "transformers", "tokenizers", "torch"]
-    built = mv.manifest["environment"]["built_with"]
+    built = mv.manifest.environment["built_with"]
     assert {"sentence-transformers", "transformers", "tokenizers", "torch"} <= set(built)
     assert built["sentence-transformers"] == sentence_transformers.__version__

@@ -117,7 +117,7 @@ def test_module_round_trip_in_a_fresh_process(logged, data):
     assert _spec(fn["signature"], "outputs") == [("output_feature_0", DataType.FLOAT, None),
                                                  ("output_feature_1", DataType.FLOAT, None)]
     assert mv.get_model_task() == Task.UNKNOWN
-    assert mv.manifest["handler"]["format"] == "saved_model"
+    assert mv.manifest.handler["format"] == "saved_model"
 
     want = module(tf.constant(data[:7], tf.float32)).numpy()
     assert fresh["type"] == RESTORED_TYPE

@@ -79,8 +79,8 @@ def test_binary_classifier_round_trips_in_a_fresh_process(reg, binary, data, tmp
     mv.export(tmp_path / "export")
     assert (tmp_path / "export" / "model" / "model.ubj").is_file()
     assert not list((tmp_path / "export" / "model").glob("*.pkl"))
-    assert mv.manifest["handler"]["format"] == "ubj"
-    assert "xgboost" in mv.manifest["environment"]["built_with"]
+    assert mv.manifest.handler["format"] == "ubj"
+    assert "xgboost" in mv.manifest.environment["built_with"]
 
 
 def test_multiclass_predict_proba(reg, data):
@@ -212,7 +212,7 @@ def test_use_gpu_is_recorded_and_runs_on_the_cpu_here(reg, binary, data):
     X = data[0]
     mv = reg.log_model(binary, model_name="churn_xgb", version_name="v1", sample_input_data=X.head(20),
                        options={"use_gpu": True})
-    assert mv.manifest["options"]["use_gpu"] is True
+    assert mv.manifest.options["use_gpu"] is True
     np.testing.assert_array_equal(mv.run(X, function_name="predict")["output_feature_0"], binary.predict(X))
 
 

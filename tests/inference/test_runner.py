@@ -8,7 +8,7 @@ import pytest
 
 from jupyter_mreg.errors import InvalidArgumentError, NotFoundError
 from jupyter_mreg.inference.runner import run_method, select_method
-from jupyter_mreg.model.package import load_package, save_package
+from jupyter_mreg.model.packaging.package import load_package, save_package
 
 
 @pytest.fixture
@@ -19,32 +19,32 @@ def saved(tmp_path, churn, pipe):
 
 def test_select_method_by_name_case_insensitively(saved):
     _, manifest = saved
-    assert select_method(manifest["methods"], "predict_proba", "M version V")["target_method"] == "predict_proba"
-    assert select_method(manifest["methods"], "PREDICT", "M version V")["target_method"] == "predict"
+    assert select_method(manifest.methods, "predict_proba", "M version V").target_method == "predict_proba"
+    assert select_method(manifest.methods, "PREDICT", "M version V").target_method == "predict"
     with pytest.raises(NotFoundError, match="There is no method with name SCORE available in the model M version V"):
-        select_method(manifest["methods"], "score", "M version V")
+        select_method(manifest.methods, "score", "M version V")
     with pytest.raises(InvalidArgumentError, match="Please specify a `function_name`"):
-        select_method(manifest["methods"], None, "M version V")
+        select_method(manifest.methods, None, "M version V")
 
 
 def test_run_method_keeps_the_input_index_and_order(saved, churn, pipe):
     model, manifest = saved
     X = churn[0].iloc[::-1].set_index(pd.Index([f"row{i}" for i in range(len(churn[0]))]))
-    method = select_method(manifest["methods"], "predict_proba", "")
-    out = run_method(model, manifest["model_type"], method, X)
+    method = select_method(manifest.methods, "predict_proba", "")
+    out = run_method(model, manifest.model_type, method, X)
     assert list(out.index) == list(X.index)
     np.testing.assert_allclose(out.to_numpy(), pipe.predict_proba(X))
 
 
 def test_positional_columns_are_matched_by_signature_order(saved, churn, pipe):
     model, manifest = saved
-    method = select_method(manifest["methods"], "predict", "")
-    out = run_method(model, manifest["model_type"], method, churn[0].set_axis([0, 1, 2], axis=1))
+    method = select_method(manifest.methods, "predict", "")
+    out = run_method(model, manifest.model_type, method, churn[0].set_axis([0, 1, 2], axis=1))
     np.testing.assert_array_equal(out["output_feature_0"], pipe.predict(churn[0]))
 
 
 def test_partition_column_needs_a_partitioned_method(saved, churn):
     model, manifest = saved
-    method = select_method(manifest["methods"], "predict", "")
+    method = select_method(manifest.methods, "predict", "")
     with pytest.raises(InvalidArgumentError, match="is not partitioned"):
-        run_method(model, manifest["model_type"], method, churn[0], partition_column="age")
+        run_method(model, manifest.model_type, method, churn[0], partition_column="age")

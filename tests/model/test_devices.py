@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jupyter_mreg.errors import EnvironmentMismatchError, InvalidArgumentError
-from jupyter_mreg.model.devices import resolve_load_options
+from jupyter_mreg.model.packaging.devices import resolve_load_options
 from jupyter_mreg.model.handlers.base import ModelHandler
 
 

@@ -30,8 +30,8 @@ from jupyter_mreg.errors import (EnvironmentMismatchError, InvalidArgumentError,
                                  UnsupportedModelError)
 from jupyter_mreg.model import custom_model
 from jupyter_mreg.model.model_signature import DataType, ModelSignature, infer_signature
-from jupyter_mreg.model.package import (function_name, load_package, manifest_signatures, read_manifest,
-                                        save_package)
+from jupyter_mreg.model.packaging.package import (function_name, load_package, manifest_signatures, read_manifest,
+                                                  save_package)
 from jupyter_mreg.model.task import Task
 
 REPO_ROOT = Path(jupyter_mreg.__file__).resolve().parent.parent
@@ -96,7 +96,7 @@ def _run_fresh(pkg: Path, X: pd.DataFrame, tmp_path: Path) -> subprocess.Complet
         f"""
         import json, sys
         import pandas as pd
-        from jupyter_mreg.model.package import load_package
+        from jupyter_mreg.model.packaging.package import load_package
         model = load_package({str(pkg)!r})
         X = pd.read_pickle({str(tmp_path / 'X.pkl')!r})
         print(json.dumps(model.predict_proba(X).tolist()))
@@ -117,35 +117,35 @@ def test_manifest_on_disk(pkg, binary, data):
     X = data[0]
     manifest = save_package(binary, pkg, sample_input_data=X)
     on_disk = yaml.safe_load((pkg / "MANIFEST.yml").read_text())
-    assert on_disk == manifest
-    json.dumps(manifest)  # JSON-able too
+    assert on_disk == manifest.to_dict()
+    json.dumps(manifest.to_dict())  # JSON-able too
 
-    assert manifest["manifest_version"] == "1.0"
-    assert manifest["model_type"] == "sklearn"
-    assert manifest["task"] == "TABULAR_BINARY_CLASSIFICATION"
-    assert [(m["name"], m["target_method"]) for m in manifest["methods"]] == [
+    assert manifest.manifest_version == "1.0"
+    assert manifest.model_type == "sklearn"
+    assert manifest.task == "TABULAR_BINARY_CLASSIFICATION"
+    assert [(m.name, m.target_method) for m in manifest.methods] == [
         ("PREDICT", "predict"),
         ("PREDICT_PROBA", "predict_proba"),
         ("PREDICT_LOG_PROBA", "predict_log_proba"),
         ("DECISION_FUNCTION", "decision_function"),
     ]
-    for m in manifest["methods"]:
-        assert m["function_type"] == "FUNCTION" and m["is_partitioned"] is False
-        assert [f["name"] for f in m["signature"]["inputs"]] == ["a", "b"]
-    predict = manifest["methods"][0]["signature"]
+    for m in manifest.methods:
+        assert m.function_type == "FUNCTION" and m.is_partitioned is False
+        assert [f["name"] for f in m.signature["inputs"]] == ["a", "b"]
+    predict = manifest.methods[0].signature
     assert predict["inputs"][0]["type"] == "DOUBLE"
     assert [f["name"] for f in predict["outputs"]] == ["output_feature_0"]
-    proba = manifest["methods"][1]["signature"]
+    proba = manifest.methods[1].signature
     assert [f["name"] for f in proba["outputs"]] == ["output_feature_0", "output_feature_1"]
 
-    env = manifest["environment"]
+    env = manifest.environment
     assert env["built_with"]["scikit-learn"] == sklearn.__version__
     assert env["built_with"]["cloudpickle"] == cloudpickle.__version__
     assert env["python_version"] == "%d.%d" % sys.version_info[:2]
-    assert manifest["target_platforms"] == ["WAREHOUSE", "SNOWPARK_CONTAINER_SERVICES"]
-    assert manifest["runnable_in"] == manifest["target_platforms"]
-    assert manifest["handler"]["file"] == "model.pkl"
-    assert manifest["code_paths"] == [] and manifest["user_files"] == {} and manifest["options"] == {}
+    assert manifest.target_platforms == ["WAREHOUSE", "SNOWPARK_CONTAINER_SERVICES"]
+    assert manifest.runnable_in == manifest.target_platforms
+    assert manifest.handler["file"] == "model.pkl"
+    assert manifest.code_paths == [] and manifest.user_files == {} and manifest.options == {}
 
     assert (pkg / "model" / "model.pkl").is_file()
     assert f"scikit-learn=={sklearn.__version__}" in (pkg / "env" / "requirements.txt").read_text()
@@ -172,13 +172,13 @@ def test_round_trip_gives_identical_predictions(pkg, data, kind):
     manifest = save_package(model, pkg, sample_input_data=X)
     expected_task = {"binary": "TABULAR_BINARY_CLASSIFICATION", "multi": "TABULAR_MULTI_CLASSIFICATION",
                      "regressor": "TABULAR_REGRESSION"}[kind]
-    assert manifest["task"] == expected_task
+    assert manifest.task == expected_task
     loaded = load_package(pkg)
     assert type(loaded) is Pipeline
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     if kind == "multi":
-        proba = next(m for m in manifest["methods"] if m["target_method"] == "predict_proba")
-        assert len(proba["signature"]["outputs"]) == 3
+        proba = next(m for m in manifest.methods if m.target_method == "predict_proba")
+        assert len(proba.signature["outputs"]) == 3
         np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
 
 
@@ -186,9 +186,9 @@ def test_transformer_only_pipeline_exposes_transform(pkg, data):
     X = data[0]
     model = make_pipeline(StandardScaler(), MinMaxScaler()).fit(X)
     manifest = save_package(model, pkg, sample_input_data=X)
-    assert [m["name"] for m in manifest["methods"]] == ["TRANSFORM"]
-    assert manifest["task"] == "UNKNOWN"
-    outputs = manifest["methods"][0]["signature"]["outputs"]
+    assert [m.name for m in manifest.methods] == ["TRANSFORM"]
+    assert manifest.task == "UNKNOWN"
+    outputs = manifest.methods[0].signature["outputs"]
     assert [o["name"] for o in outputs] == ["output_feature_0", "output_feature_1"]
     np.testing.assert_array_equal(load_package(pkg).transform(X), model.transform(X))
 
@@ -200,7 +200,7 @@ def test_numpy_sample_gives_positional_names(pkg, data):
         warnings.simplefilter("error")
         manifest = save_package(model, pkg, sample_input_data=X.to_numpy()[:20],
                                 options={"target_methods": ["predict"]})
-    inputs = manifest["methods"][0]["signature"]["inputs"]
+    inputs = manifest.methods[0].signature["inputs"]
     assert [f["name"] for f in inputs] == ["input_feature_0", "input_feature_1"]
 
 
@@ -219,7 +219,7 @@ def test_null_prefix_column_is_typed_from_later_rows(pkg):
     ])
     model = make_pipeline(pre, LogisticRegression()).fit(X, y)
     manifest = save_package(model, pkg, sample_input_data=X, options={"target_methods": ["predict"]})
-    inputs = {f["name"]: f["type"] for f in manifest["methods"][0]["signature"]["inputs"]}
+    inputs = {f["name"]: f["type"] for f in manifest.methods[0].signature["inputs"]}
     assert inputs == {"x": "DOUBLE", "color": "STRING"}
 
 
@@ -228,8 +228,8 @@ def test_null_prefix_column_is_typed_from_later_rows(pkg):
 
 def test_target_methods_option_narrows(pkg, binary, data):
     manifest = save_package(binary, pkg, sample_input_data=data[0], options={"target_methods": ["predict_proba"]})
-    assert [m["name"] for m in manifest["methods"]] == ["PREDICT_PROBA"]
-    assert manifest["options"] == {"target_methods": ["predict_proba"]}
+    assert [m.name for m in manifest.methods] == ["PREDICT_PROBA"]
+    assert manifest.options == {"target_methods": ["predict_proba"]}
 
 
 def test_unknown_option_lists_the_known_ones(pkg, binary, data):
@@ -269,7 +269,7 @@ def test_signatures_define_the_methods(pkg, binary, data):
     X = data[0].head(20)
     sig = infer_signature(X, binary.predict_proba(X))
     manifest = save_package(binary, pkg, signatures={"predict_proba": sig})
-    assert [m["target_method"] for m in manifest["methods"]] == ["predict_proba"]
+    assert [m.target_method for m in manifest.methods] == ["predict_proba"]
     assert manifest_signatures(manifest)["predict_proba"] == sig
 
 
@@ -298,9 +298,9 @@ def test_function_names_and_case_sensitivity(pkg, binary, data):
         "target_methods": ["predict", "predict_proba"],
         "method_options": {"predict": {"case_sensitive": True, "max_batch_size": 64}},
     })
-    first, second = manifest["methods"]
-    assert first["name"] == '"predict"' and first["max_batch_size"] == 64
-    assert second["name"] == "PREDICT_PROBA"
+    first, second = manifest.methods
+    assert first.name == '"predict"' and first.max_batch_size == 64
+    assert second.name == "PREDICT_PROBA"
 
 
 def test_function_type_option_and_default_platforms(pkg, binary, data):
@@ -308,9 +308,9 @@ def test_function_type_option_and_default_platforms(pkg, binary, data):
         "target_methods": ["predict", "predict_proba"],
         "method_options": {"predict_proba": {"function_type": "table_function"}},
     })
-    assert [m["function_type"] for m in manifest["methods"]] == ["FUNCTION", "TABLE_FUNCTION"]
+    assert [m.function_type for m in manifest.methods] == ["FUNCTION", "TABLE_FUNCTION"]
     # As in Snowflake: a model with a table function defaults to the warehouse only.
-    assert manifest["target_platforms"] == ["WAREHOUSE"]
+    assert manifest.target_platforms == ["WAREHOUSE"]
 
 
 def test_invalid_function_type_is_refused(pkg, binary, data):
@@ -320,7 +320,7 @@ def test_invalid_function_type_is_refused(pkg, binary, data):
 
 def test_target_platforms(pkg, binary, data, tmp_path):
     manifest = save_package(binary, pkg, sample_input_data=data[0], target_platforms=["warehouse"])
-    assert manifest["target_platforms"] == ["WAREHOUSE"] and manifest["runnable_in"] == ["WAREHOUSE"]
+    assert manifest.target_platforms == ["WAREHOUSE"] and manifest.runnable_in == ["WAREHOUSE"]
     other = tmp_path / "other"
     with pytest.raises(InvalidArgumentError, match="Invalid target platform 'GPU'"):
         save_package(binary, other, sample_input_data=data[0], target_platforms=["GPU"])
@@ -332,14 +332,14 @@ def test_target_platforms(pkg, binary, data, tmp_path):
 def test_inferred_task_wins_with_a_warning(pkg, binary, data):
     with pytest.warns(UserWarning, match="Inferred Task: TABULAR_BINARY_CLASSIFICATION is used"):
         manifest = save_package(binary, pkg, sample_input_data=data[0], task=Task.TABULAR_REGRESSION)
-    assert manifest["task"] == "TABULAR_BINARY_CLASSIFICATION"
+    assert manifest.task == "TABULAR_BINARY_CLASSIFICATION"
 
 
 def test_user_task_is_used_when_nothing_is_inferred(pkg, data, tmp_path):
     X = data[0]
     model = make_pipeline(StandardScaler(), PCA(n_components=1)).fit(X)
     manifest = save_package(model, pkg, sample_input_data=X, task="tabular_ranking")
-    assert manifest["task"] == "TABULAR_RANKING"
+    assert manifest.task == "TABULAR_RANKING"
     with pytest.raises(InvalidArgumentError, match="Invalid task 'CLUSTERING'"):
         save_package(model, tmp_path / "other", sample_input_data=X, task="CLUSTERING")
 
@@ -355,7 +355,7 @@ def test_user_files_are_copied(pkg, binary, data, tmp_path):
     (src / "b.json").write_text("[]")
     manifest = save_package(binary, pkg, sample_input_data=data[0],
                             user_files={"meta": [str(src / "labels.txt")], "conf/json": [str(src / "*.json")]})
-    assert manifest["user_files"] == {
+    assert manifest.user_files == {
         "meta": ["user_files/meta/labels.txt"],
         "conf/json": ["user_files/conf/json/a.json", "user_files/conf/json/b.json"],
     }
@@ -384,9 +384,9 @@ def test_options_are_recorded_as_json(pkg, binary, data, tmp_path):
     manifest = save_package(binary, pkg, sample_input_data=data[0], options={
         "save_location": tmp_path / "stage", "relax_version": True, "function_type": "function",
     })
-    assert manifest["options"] == {"save_location": str(tmp_path / "stage"), "relax_version": True,
+    assert manifest.options == {"save_location": str(tmp_path / "stage"), "relax_version": True,
                                    "function_type": "FUNCTION"}
-    assert manifest["environment"]["relax_version"] is True
+    assert manifest.environment["relax_version"] is True
     assert "scikit-learn>=" in (pkg / "env" / "requirements.txt").read_text()
 
 
@@ -426,9 +426,9 @@ def test_code_paths_load_in_a_fresh_process(pkg, local_model, data, tmp_path):
     model, module, file = local_model
     X = data[0]
     manifest = save_package(model, pkg, sample_input_data=X, code_paths=[str(file)])
-    assert manifest["code_paths"] == [f"code/{file.name}"]
+    assert manifest.code_paths == [f"code/{file.name}"]
     assert (pkg / "code" / file.name).is_file()
-    assert manifest["environment"]["built_with"].get(module.__name__) is None  # local code: not a distribution
+    assert manifest.environment["built_with"].get(module.__name__) is None  # local code: not a distribution
     expected = model.predict_proba(X).tolist()
     _forget(module, file)
 
@@ -440,7 +440,7 @@ def test_code_paths_load_in_a_fresh_process(pkg, local_model, data, tmp_path):
 def test_code_path_folder_is_importable(pkg, local_model, data, tmp_path):
     model, module, file = local_model
     manifest = save_package(model, pkg, sample_input_data=data[0], code_paths=[str(file.parent)])
-    assert manifest["code_paths"] == ["code/src"]
+    assert manifest.code_paths == ["code/src"]
     _forget(module, file)
     loaded = load_package(pkg)  # code/src is a folder of modules: it goes on sys.path too
     np.testing.assert_array_equal(loaded.predict(data[0]), model.predict(data[0]))
@@ -453,8 +453,8 @@ def test_ext_modules_load_in_a_fresh_process(pkg, local_model, data, tmp_path):
     model, module, file = local_model
     X = data[0]
     manifest = save_package(model, pkg, sample_input_data=X, ext_modules=[module])
-    assert manifest["ext_modules"] == [module.__name__]
-    assert manifest["handler"]["by_value_modules"] == [module.__name__]
+    assert manifest.ext_modules == [module.__name__]
+    assert manifest.handler["by_value_modules"] == [module.__name__]
     assert module.__name__ not in cloudpickle.list_registry_pickle_by_value()  # registration undone
     expected = model.predict_proba(X).tolist()
     _forget(module, file)
@@ -519,10 +519,10 @@ class _WithParams(custom_model.CustomModel):
 def test_partitioned_method_must_be_a_table_function(pkg, tmp_path):
     sample = pd.DataFrame({"x": [1.0, 2.0]})
     manifest = save_package(_Partitioned(custom_model.ModelContext()), pkg, sample_input_data=sample)
-    method = manifest["methods"][0]
-    assert (method["function_type"], method["is_partitioned"]) == ("TABLE_FUNCTION", True)
-    assert method["volatility"] == "VOLATILE"
-    assert manifest["target_platforms"] == ["WAREHOUSE"]
+    method = manifest.methods[0]
+    assert (method.function_type, method.is_partitioned) == ("TABLE_FUNCTION", True)
+    assert method.volatility == "VOLATILE"
+    assert manifest.target_platforms == ["WAREHOUSE"]
     with pytest.raises(InvalidArgumentError) as info:
         save_package(_Partitioned(custom_model.ModelContext()), tmp_path / "other", sample_input_data=sample,
                      options={"function_type": "FUNCTION"})

@@ -26,7 +26,7 @@ def _edit_built_with(session, mv, **versions):
     """Pretend the version was built with other package versions (as if logged in another environment)."""
     from jupyter_mreg.store import tables as t
 
-    manifest = json.loads(json.dumps(mv.manifest))
+    manifest = mv.manifest.to_dict()
     manifest["environment"]["built_with"].update(versions)
     with session.catalog.write() as conn:
         version_id = select(t.versions.c.id).where(t.versions.c.name == mv.version_name).scalar_subquery()

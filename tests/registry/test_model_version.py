@@ -141,7 +141,7 @@ def test_load_returns_the_original_object(mv, churn, pipe):
 def _edit_environment(session, mv, change):
     from jupyter_mreg.store import tables as t
 
-    manifest = dict(mv.manifest)
+    manifest = mv.manifest.to_dict()
     change(manifest["environment"])
     with session.catalog.write() as conn:
         version_id = select(t.versions.c.id).where(t.versions.c.name == mv.version_name).scalar_subquery()

@@ -32,9 +32,9 @@ from pathlib import Path, PurePath
 from typing import Any, ClassVar, Iterable
 
 from jupyter_mreg.errors import EnvironmentMismatchError, InvalidArgumentError, UnsupportedModelError
+from jupyter_mreg.model.environment.local_modules import class_code_modules, local_code_modules
 from jupyter_mreg.model.handlers.base import ModelHandler
-from jupyter_mreg.model.local_modules import class_code_modules, local_code_modules
-from jupyter_mreg.model.pickling import pickled_by_value
+from jupyter_mreg.model.packaging.pickling import pickled_by_value
 
 CLASS_FILE = "model_class.pkl"
 INIT_ARGS_FILE = "init_args.pkl"

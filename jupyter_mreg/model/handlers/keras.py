@@ -24,8 +24,8 @@ import numpy as np
 
 from jupyter_mreg.errors import UnsupportedModelError
 from jupyter_mreg.model.handlers import tensors
-from jupyter_mreg.model.local_modules import is_local_module
-from jupyter_mreg.model.pickling import pickled_by_value
+from jupyter_mreg.model.environment.local_modules import is_local_module
+from jupyter_mreg.model.packaging.pickling import pickled_by_value
 from jupyter_mreg.model.task import Task
 
 MODEL_FILE = "model.keras"

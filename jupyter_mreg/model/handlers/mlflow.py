@@ -407,7 +407,7 @@ def _pins(modules: list[str]) -> list[str]:
     """`name==version` of the distributions providing `modules` (spares MLflow's slow requirement inference)."""
     from importlib import metadata
 
-    from jupyter_mreg.model.local_modules import distributions_by_top_level
+    from jupyter_mreg.model.environment.local_modules import distributions_by_top_level
 
     pins: list[str] = []
     by_top = distributions_by_top_level()

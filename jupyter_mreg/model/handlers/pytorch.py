@@ -30,8 +30,8 @@ import numpy as np
 
 from jupyter_mreg.errors import InvalidArgumentError, UnsupportedModelError
 from jupyter_mreg.model.handlers import tensors
-from jupyter_mreg.model.local_modules import local_code_modules
-from jupyter_mreg.model.pickling import pickled_by_value
+from jupyter_mreg.model.environment.local_modules import local_code_modules
+from jupyter_mreg.model.packaging.pickling import pickled_by_value
 
 PICKLE_FILE = "model.pt"
 TORCHSCRIPT_FILE = "model.torchscript.pt"

@@ -7,8 +7,9 @@ import re
 from typing import Any
 
 from jupyter_mreg.errors import InvalidArgumentError, MregError, SignatureError
-from jupyter_mreg.model.manifest import plain
-from jupyter_mreg.model.options import function_type
+from jupyter_mreg.model.packaging.json_values import plain
+from jupyter_mreg.model.packaging.manifest import MethodInfo
+from jupyter_mreg.model.packaging.options import function_type
 
 
 def resolve_methods(model: Any, handler: type, options: dict, signatures: dict | None) -> list[str]:
@@ -81,7 +82,7 @@ def function_name(method: str, case_sensitive: bool = False) -> str:
     return '"' + method.replace('"', '""') + '"'
 
 
-def method_entries(model: Any, handler: type, methods: list[str], sigs: dict, options: dict) -> list[dict]:
+def method_entries(model: Any, handler: type, methods: list[str], sigs: dict, options: dict) -> list[MethodInfo]:
     """The manifest's `methods` list: one entry per method, the per-method options over the common ones over
     the handler's `function_info`."""
     method_options = options.get("method_options") or {}
@@ -92,7 +93,7 @@ def method_entries(model: Any, handler: type, methods: list[str], sigs: dict, op
             f"not among the methods being logged ({', '.join(methods)})."
         )
     default_volatility = "VOLATILE" if handler.name == "custom" else "IMMUTABLE"
-    entries: list[dict] = []
+    entries: list[MethodInfo] = []
     names: dict[str, str] = {}
     for method in methods:
         mo = method_options.get(method, {})
@@ -110,15 +111,11 @@ def method_entries(model: Any, handler: type, methods: list[str], sigs: dict, op
                 f"method_options[{method!r}] = {{'case_sensitive': True}} to keep their case."
             )
         names[key] = method
-        entry = {
-            "name": name,
-            "target_method": method,
-            "function_type": ftype,
-            "is_partitioned": partitioned,
-            "volatility": mo.get("volatility") or options.get("volatility") or default_volatility,
-            "signature": plain(sigs[method].to_dict()),
-        }
-        if mo.get("max_batch_size") is not None:
-            entry["max_batch_size"] = int(mo["max_batch_size"])
-        entries.append(entry)
+        max_batch_size = mo.get("max_batch_size")
+        entries.append(MethodInfo(
+            name=name, target_method=method, function_type=ftype, is_partitioned=partitioned,
+            volatility=mo.get("volatility") or options.get("volatility") or default_volatility,
+            signature=plain(sigs[method].to_dict()),
+            max_batch_size=int(max_batch_size) if max_batch_size is not None else None,
+        ))
     return entries

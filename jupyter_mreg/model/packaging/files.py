@@ -12,7 +12,7 @@ from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 from jupyter_mreg.errors import InvalidArgumentError
-from jupyter_mreg.model.manifest import read_manifest
+from jupyter_mreg.model.packaging.manifest import Manifest, read_manifest
 
 CODE_DIR = "code"
 USER_FILES_DIR = "user_files"
@@ -121,7 +121,7 @@ def _copy(src: Path, target: Path) -> None:
         shutil.copy2(src, target)
 
 
-def code_search_paths(path: str | os.PathLike, manifest: dict | None = None) -> list[str]:
+def code_search_paths(path: str | os.PathLike, manifest: Manifest | None = None) -> list[str]:
     """The folders `load_package` puts at the front of `sys.path`: `code/`, and each code path folder in it
     that is not itself a package (a folder of modules is imported by its modules' names)."""
     root = Path(path)
@@ -129,7 +129,7 @@ def code_search_paths(path: str | os.PathLike, manifest: dict | None = None) -> 
     if not code.is_dir():
         return []
     out = [str(code.resolve())]
-    for rel in (manifest or {}).get("code_paths", []) or []:
+    for rel in manifest.code_paths if manifest is not None else []:
         folder = root / rel
         if folder.is_dir() and not (folder / "__init__.py").exists():
             resolved = str(folder.resolve())
@@ -138,7 +138,7 @@ def code_search_paths(path: str | os.PathLike, manifest: dict | None = None) -> 
     return out
 
 
-def activate_code_paths(path: str | os.PathLike, manifest: dict | None = None) -> list[str]:
+def activate_code_paths(path: str | os.PathLike, manifest: Manifest | None = None) -> list[str]:
     """Put the package's code folders at the front of `sys.path` (idempotent); return them."""
     folders = code_search_paths(path, manifest if manifest is not None else read_manifest(path))
     if not folders:

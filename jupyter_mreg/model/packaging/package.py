@@ -9,8 +9,8 @@
 
 `save_package` writes a package into an empty folder; `load_package` rebuilds the original Python object;
 `read_manifest` reads only the manifest. Nothing here knows where packages are stored.
-The parts have their own modules: `manifest`, `options`, `methods`, `sample_signatures`, `package_files`,
-`environment`, `pickling`.
+The parts have their own modules in this folder (`manifest`, `options`, `methods`, `files`, `pickling`,
+`devices`), in `signatures.sample` and in `environment`.
 """
 
 from __future__ import annotations
@@ -23,19 +23,21 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mreg.errors import EnvironmentMismatchError, InvalidArgumentError, SignatureError
-from jupyter_mreg.model.devices import resolve_load_options
 from jupyter_mreg.model.handlers import find_handler, get_handler
-from jupyter_mreg.model.manifest import MANIFEST_VERSION, manifest_signatures, plain, read_manifest, write_manifest
-from jupyter_mreg.model.methods import function_name, method_entries, resolve_methods
-from jupyter_mreg.model.options import (recorded_options, resolve_target_platforms, resolve_task, validate_ext_modules,
-                                        validate_options)
-from jupyter_mreg.model.package_files import activate_code_paths, copy_code_paths, copy_user_files
-from jupyter_mreg.model.pickling import pickled_by_value
-from jupyter_mreg.model.sample_signatures import infer_signatures
+from jupyter_mreg.model.packaging.devices import resolve_load_options
+from jupyter_mreg.model.packaging.files import activate_code_paths, copy_code_paths, copy_user_files
+from jupyter_mreg.model.packaging.json_values import plain
+from jupyter_mreg.model.packaging.manifest import Manifest, manifest_signatures, read_manifest, write_manifest
+from jupyter_mreg.model.packaging.methods import function_name, method_entries, resolve_methods
+from jupyter_mreg.model.packaging.options import (recorded_options, resolve_target_platforms, resolve_task,
+                                                  validate_ext_modules, validate_options)
+from jupyter_mreg.model.packaging.pickling import pickled_by_value
+from jupyter_mreg.model.signatures.sample import infer_signatures
 from jupyter_mreg.model.task import Task
 
-# read_manifest, manifest_signatures and function_name live in their own modules; callers import them from here.
-__all__ = ["function_name", "load_package", "manifest_signatures", "read_manifest", "save_package"]
+# Manifest, read_manifest, manifest_signatures and function_name live in their own modules; callers may import
+# them from here.
+__all__ = ["Manifest", "function_name", "load_package", "manifest_signatures", "read_manifest", "save_package"]
 
 MODEL_DIR = "model"
 ENV_DIR = "env"
@@ -56,8 +58,8 @@ def save_package(
     ext_modules: list[types.ModuleType] | None = None,
     task: Task | str | None = None,
     options: dict | None = None,
-) -> dict:
-    """Write `model` as a package into the empty (or missing) folder `path`; return the manifest.
+) -> Manifest:
+    """Write `model` as a package into the empty (or missing) folder `path`; return its manifest.
 
     Methods are `options["target_methods"]` or the handler's defaults the object has; given `signatures`,
     their keys are the methods. Without `signatures`, each method is called on the first 100 rows of
@@ -130,20 +132,19 @@ def save_package(
         (env_dir / "requirements.txt").write_text(environment.requirements_txt(env), encoding="utf-8")
         (env_dir / "conda.yml").write_text(environment.conda_yml(env), encoding="utf-8")
 
-        manifest = {
-            "manifest_version": MANIFEST_VERSION,
-            "model_type": handler.name,
-            "task": final_task.value,
-            "methods": entries,
-            "environment": env,
-            "target_platforms": platforms,
-            "runnable_in": list(platforms),
-            "handler": plain(handler_meta or {}),
-            "code_paths": copied_code,
-            "user_files": copied_files,
-            "ext_modules": [m.__name__ for m in by_value],
-            "options": recorded_options(options),
-        }
+        manifest = Manifest(
+            model_type=handler.name,
+            task=final_task.value,
+            methods=tuple(entries),
+            environment=env,
+            target_platforms=platforms,
+            runnable_in=list(platforms),
+            handler=plain(handler_meta or {}),
+            code_paths=copied_code,
+            user_files=copied_files,
+            ext_modules=[m.__name__ for m in by_value],
+            options=recorded_options(options),
+        )
         write_manifest(root, manifest)  # the manifest appears last: a package with one is complete
     except BaseException:
         _empty_folder(root)
@@ -180,7 +181,7 @@ def _empty_folder(root: Path) -> None:
                 pass
 
 
-def load_package(path: str | os.PathLike, *, options: dict | None = None, manifest: dict | None = None,
+def load_package(path: str | os.PathLike, *, options: dict | None = None, manifest: Manifest | None = None,
                  force: bool = False, what: str = "this model") -> Any:
     """Rebuild the original Python object from the package in folder `path`.
 
@@ -192,14 +193,14 @@ def load_package(path: str | os.PathLike, *, options: dict | None = None, manife
     root = Path(path)
     manifest = manifest if manifest is not None else read_manifest(root)
     activate_code_paths(root, manifest)
-    handler = get_handler(manifest["model_type"])
-    load_options = resolve_load_options(options, handler, manifest.get("options") or {}, force=force, what=what)
+    handler = get_handler(manifest.model_type)
+    load_options = resolve_load_options(options, handler, manifest.options, force=force, what=what)
     try:
-        return handler.load(root / MODEL_DIR, manifest.get("handler") or {}, load_options)
+        return handler.load(root / MODEL_DIR, manifest.handler, load_options)
     except ModuleNotFoundError as exc:
         name = exc.name or str(exc)
         raise EnvironmentMismatchError(
-            f"Loading this {manifest['model_type']} model needs the module {name!r}, which cannot be imported "
+            f"Loading this {manifest.model_type} model needs the module {name!r}, which cannot be imported "
             f"here. If {name!r} is a library, install it (the version's environment lists what the model was "
             f"built with). If it is your own code, log the model again with code_paths=[<its .py file or "
             f"folder>] or ext_modules=[{name.split('.')[0]}]."
@@ -208,7 +209,7 @@ def load_package(path: str | os.PathLike, *, options: dict | None = None, manife
         if not str(exc).startswith("Can't get attribute"):
             raise
         raise EnvironmentMismatchError(
-            f"Loading this {manifest['model_type']} model failed: {exc}. The code of a class or function it uses "
+            f"Loading this {manifest.model_type} model failed: {exc}. The code of a class or function it uses "
             "changed since the model was logged (renamed, moved or deleted). Restore that code, or log the model "
             "with code_paths=[...] or ext_modules=[...] so the version keeps the code it was built with."
         ) from exc

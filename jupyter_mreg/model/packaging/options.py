@@ -11,7 +11,8 @@ from enum import Enum
 from typing import Any
 
 from jupyter_mreg.errors import InvalidArgumentError
-from jupyter_mreg.model.manifest import jsonable
+from jupyter_mreg.model.packaging.json_values import jsonable
+from jupyter_mreg.model.packaging.manifest import MethodInfo
 from jupyter_mreg.model.task import Task
 
 COMMON_OPTIONS = frozenset({
@@ -134,11 +135,11 @@ def resolve_task(inferred: Task, given: Task | str | None) -> Task:
     return inferred
 
 
-def resolve_target_platforms(value: Any, methods: list[dict]) -> list[str]:
+def resolve_target_platforms(value: Any, methods: list[MethodInfo]) -> list[str]:
     """`value` as a de-duplicated list of TARGET_PLATFORMS; None gives the default for `methods`."""
     if value is None:
         # As Snowflake: table functions run in the warehouse only, so a model that has one defaults there.
-        if any(m["function_type"] == "TABLE_FUNCTION" for m in methods):
+        if any(m.function_type == "TABLE_FUNCTION" for m in methods):
             return ["WAREHOUSE"]
         return list(TARGET_PLATFORMS)
     if isinstance(value, (str, Enum)):
