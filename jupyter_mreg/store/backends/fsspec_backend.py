@@ -2,8 +2,8 @@
 
 This is the seam for remote storage: credentials and options travel in the filesystem object, so a
 caller may also build one (`FsspecBackend(s3fs.S3FileSystem(...), "bucket/prefix")`) and hand it to
-`ArtifactStore(url, backend=...)`. Object stores have no folders, no rename and often no way to touch a
-timestamp; the methods below fall back accordingly, and `ArtifactStore` treats every fallback the same.
+`ArtifactStore(url, backend=...)`. Object stores have no folders and often no way to touch a timestamp:
+`makedirs` then does nothing and `refresh` says False, so the store writes an identical copy instead.
 """
 
 from __future__ import annotations
@@ -13,13 +13,15 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
+from fsspec import AbstractFileSystem
+
 from .base import Backend
 
 
 class FsspecBackend(Backend):
     """Files through an fsspec filesystem. Folders it made are remembered: each check is a round trip."""
 
-    def __init__(self, fs: Any, root: str) -> None:
+    def __init__(self, fs: AbstractFileSystem, root: str) -> None:
         super().__init__(fs, root)
         self._made_dirs: set[str] = set()
 
