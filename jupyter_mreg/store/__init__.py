@@ -1,5 +1,6 @@
 """Where things are kept: the catalog (SQLAlchemy Core, SQLite or PostgreSQL) and the content-addressed
-artifact store (fsspec), with atomic publish, integrity hashes and garbage collection.
+artifact store (a local folder or any fsspec URL, see `backends/`), with atomic publish, integrity hashes
+and garbage collection.
 
 Knows nothing about frameworks, SQL magics or UI. Its names load on first use (SQLAlchemy and fsspec cost
 more to import than a notebook's `from jupyter_mreg import Session` should).

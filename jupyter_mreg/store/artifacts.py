@@ -1,9 +1,12 @@
-"""The content-addressed artifact store: every file is kept once, under its SHA-256, through fsspec.
+"""The content-addressed artifact store: every file is kept once, under its SHA-256.
 
 Layout under the store's root: `objects/<sha[:2]>/<sha>` for content and `tmp/<name>` for writes in
 progress. An object only ever appears under its final name complete (written to `tmp/`, then renamed),
 so a reader never sees half a file, and every read verifies the hash, so a changed file is refused.
 Objects are only removed by garbage collection (`jupyter_mreg.store.check`), never rewritten.
+
+`ArtifactStore` owns all of that; the bytes themselves go through a backend chosen once, by URL
+(`jupyter_mreg.store.backends`): a local folder, or any fsspec URL.
 """
 
 from __future__ import annotations
@@ -13,54 +16,20 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timezone
 from pathlib import PurePosixPath
-from typing import Any
+from typing import BinaryIO
 
-from fsspec.core import url_to_fs
-from fsspec.implementations.local import LocalFileSystem
+from fsspec import AbstractFileSystem
 
 from jupyter_mreg.errors import IntegrityError, StorageError
 
-DEDUP_FIRST_MAX_BYTES = 16 << 20  # files up to this size are hashed before copying
+from .backends import Backend, open_backend
+
 CHUNK_SIZE = 1 << 20
 AUTO_PROGRESS_BYTES = 50 * 1000 * 1000
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 
 FileEntry = tuple[str, int] | str
-
-
-def _fsync_dir(path: str) -> None:
-    # Makes a rename durable across a power loss; not possible (nor needed) on Windows.
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _as_timestamp(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.timestamp()
-    return None
 
 
 class ArtifactStore:
@@ -70,23 +39,33 @@ class ArtifactStore:
     modification time, which garbage collection reads as "in use right now".
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, backend: Backend | None = None) -> None:
+        """Open the store at `url`. `backend`: normally None (chosen by `url`, see
+        `jupyter_mreg.store.backends`); pass one to reach the storage another way, e.g. an fsspec
+        filesystem built with credentials. `url` then only names the store in messages."""
         self.url = str(url)
-        try:
-            fs, root = url_to_fs(self.url)
-        except (ImportError, ValueError) as exc:
-            raise StorageError(
-                f"Cannot open the artifact store at {self.url!r}: {exc}. Fix: use a local folder or an "
-                f"fsspec URL such as file:///path, memory://name or s3://bucket/prefix, and install the "
-                f"fsspec backend it needs (for s3://, pip install s3fs)."
-            ) from exc
-        self.fs = fs
-        self._local = isinstance(fs, LocalFileSystem)
-        root = str(root)
-        self.root = root.rstrip("/") if root not in ("/", "") else root
+        if backend is None:
+            try:
+                backend = open_backend(self.url)
+            except (ImportError, ValueError) as exc:
+                raise StorageError(
+                    f"Cannot open the artifact store at {self.url!r}: {exc}. Fix: use a local folder or an "
+                    f"fsspec URL such as file:///path, memory://name or s3://bucket/prefix, and install the "
+                    f"fsspec backend it needs (for s3://, pip install s3fs)."
+                ) from exc
+        self.backend = backend
         self._objects_dir = self._join("objects")
         self._tmp_dir = self._join("tmp")
-        self._made_dirs: set[str] = set()
+
+    @property
+    def fs(self) -> AbstractFileSystem:
+        """The fsspec filesystem the store lives on (a `LocalFileSystem` for a local folder)."""
+        return self.backend.fs
+
+    @property
+    def root(self) -> str:
+        """The store's folder inside `fs`."""
+        return self.backend.root
 
     def __repr__(self) -> str:
         return f"ArtifactStore({self.url!r})"
@@ -110,18 +89,6 @@ class ArtifactStore:
     def _tmp_path(self, name: str) -> str:
         return self._join("tmp", name)
 
-    def _makedirs(self, path: str) -> None:
-        if self._local:
-            os.makedirs(path, exist_ok=True)  # not cached: someone may have removed it meanwhile
-            return
-        if path in self._made_dirs:
-            return
-        try:
-            self.fs.makedirs(path, exist_ok=True)
-        except (NotImplementedError, FileExistsError):
-            pass  # object stores have no folders
-        self._made_dirs.add(path)
-
     def _storage_error(self, action: str, exc: BaseException) -> StorageError:
         return StorageError(
             f"Cannot {action} in the artifact store at {self.url!r}: {exc}. Fix: check that the store is "
@@ -143,7 +110,8 @@ class ArtifactStore:
         so `check` knows whose it is): the upload record keeps garbage collection away from objects the
         version will reference before it is published. `callback(n)` is told about every chunk written.
         """
-        if self._local and callback is None:
+        # With a progress bar, every byte is counted through the copy below.
+        if callback is None and self.backend.hash_first_max_bytes:
             known = self._known_object(local_path)
             if known is not None:
                 return known
@@ -153,18 +121,14 @@ class ArtifactStore:
         size = 0
         try:
             with open(local_path, "rb") as src:
-                self._makedirs(self._tmp_dir)
-                dst = open(tmp, "wb") if self._local else self.fs.open(tmp, "wb")
-                with dst:
+                self.backend.makedirs(self._tmp_dir)
+                with self.backend.open_write(tmp) as dst:
                     while chunk := src.read(CHUNK_SIZE):
                         digest.update(chunk)
                         dst.write(chunk)
                         size += len(chunk)
                         if callback is not None:
                             callback(len(chunk))
-                    if self._local:
-                        dst.flush()
-                        os.fsync(dst.fileno())
             sha = digest.hexdigest()
             self._install(tmp, sha)
         except BaseException as exc:
@@ -176,52 +140,31 @@ class ArtifactStore:
 
     def _known_object(self, local_path: str | os.PathLike[str]) -> tuple[str, int] | None:
         """`(sha256, size)` when a small file's content is stored already (marked in use, as `_install`
-        does), else None. Hashing first spares a duplicate its copy, fsync and delete (about 1 ms a file
-        here, most of logging a model whose files are all stored, e.g. the same model under a new name)."""
+        does), else None. Small means up to the backend's `hash_first_max_bytes`: hashing first spares a
+        duplicate its copy, where the backend can mark an object in use cheaply."""
         try:
             size = os.path.getsize(local_path)
-            if size > DEDUP_FIRST_MAX_BYTES:
+            if size > self.backend.hash_first_max_bytes:
                 return None
             with open(local_path, "rb") as src:
                 sha = hashlib.sha256(src.read()).hexdigest()
-            os.utime(self.object_path(sha))
-        except OSError:  # not stored yet (or unreadable: put_file reports it)
+        except OSError:  # unreadable: put_file reports it
             return None
-        return sha, size
+        return (sha, size) if self.backend.refresh(self.object_path(sha)) else None
 
     def _install(self, tmp: str, sha: str) -> None:
         obj = self.object_path(sha)
-        parent = obj.rsplit("/", 1)[0]
-        if self._local:
-            if os.path.exists(obj):
-                try:
-                    os.utime(obj)  # "in use now": keeps a concurrent garbage collection off it
-                except OSError:
-                    pass  # gone meanwhile, or not ours to touch: installing our identical copy is as good
-                else:
-                    os.remove(tmp)
-                    return
-            self._makedirs(parent)
-            os.replace(tmp, obj)  # atomic: readers see no object or a complete one
-            _fsync_dir(parent)
+        # "In use now" keeps a concurrent garbage collection off it. When the object is absent, or its
+        # time cannot be refreshed (not ours to touch, or the storage has no such call), installing our
+        # identical copy over it is as good.
+        if self.backend.refresh(obj):
+            self.backend.remove(tmp)
             return
-        if self.fs.exists(obj):
-            try:
-                self.fs.touch(obj, truncate=False)
-            except (NotImplementedError, ValueError, OSError):
-                pass  # this backend cannot refresh a timestamp: replace the object by its identical copy
-            else:
-                self.fs.rm_file(tmp)
-                return
-        self._makedirs(parent)
-        self.fs.mv(tmp, obj)
+        self.backend.move_into_place(tmp, obj)  # readers see no object or a complete one
 
     def _discard_tmp(self, tmp: str) -> None:
         try:
-            if self._local:
-                os.remove(tmp)
-            else:
-                self.fs.rm_file(tmp)
+            self.backend.remove(tmp)
         except (OSError, NotImplementedError):
             pass
 
@@ -283,10 +226,10 @@ class ArtifactStore:
             f"the artifact store, or delete the version that uses it."
         )
 
-    def _open_read(self, sha: str, label: str | None):  # noqa: ANN202
+    def _open_read(self, sha: str, label: str | None) -> BinaryIO:
         path = self.object_path(sha)
         try:
-            return open(path, "rb") if self._local else self.fs.open(path, "rb")
+            return self.backend.open_read(path)
         except FileNotFoundError as exc:
             raise self._missing_error(sha, label) from exc
 
@@ -366,8 +309,7 @@ class ArtifactStore:
 
     def exists(self, sha: str) -> bool:
         """Whether object `sha` is in the store."""
-        path = self.object_path(sha)
-        return os.path.isfile(path) if self._local else bool(self.fs.isfile(path))
+        return self.backend.isfile(self.object_path(sha))
 
     def verify(self, sha: str) -> bool:
         """Whether object `sha` is present and its content still hashes to `sha` (reads the whole object)."""
@@ -385,86 +327,29 @@ class ArtifactStore:
 
     def stat(self, sha: str) -> tuple[int, float] | None:
         """`(size, mtime)` of object `sha`, or None when it is absent."""
-        path = self.object_path(sha)
-        if self._local:
-            try:
-                st = os.stat(path)
-            except FileNotFoundError:
-                return None
-            return st.st_size, st.st_mtime
-        try:
-            info = self.fs.info(path)
-        except FileNotFoundError:
-            return None
-        return int(info.get("size") or 0), self._mtime(path, info)
-
-    def _mtime(self, path: str, info: Mapping[str, Any]) -> float:
-        for key in ("mtime", "LastModified", "last_modified", "modified", "updated", "created"):
-            stamp = _as_timestamp(info.get(key))
-            if stamp is not None:
-                return stamp
-        try:
-            stamp = _as_timestamp(self.fs.modified(path))
-        except Exception:  # noqa: BLE001 - any backend failure means "unknown"
-            stamp = None
-        # An object of unknown age counts as brand new, so garbage collection never takes it early.
-        return stamp if stamp is not None else datetime.now(timezone.utc).timestamp()
-
-    def _list(self, folder: str) -> Iterator[tuple[str, int, float]]:
-        """(path relative to folder, size, mtime) of every file under folder."""
-        if self._local:
-            for dirpath, _, filenames in os.walk(folder):
-                for filename in filenames:
-                    full = os.path.join(dirpath, filename)
-                    try:
-                        st = os.stat(full)
-                    except FileNotFoundError:
-                        continue  # removed while we listed
-                    yield os.path.relpath(full, folder).replace(os.sep, "/"), st.st_size, st.st_mtime
-            return
-        try:
-            found = self.fs.find(folder, detail=True)
-        except FileNotFoundError:
-            return
-        prefix = folder.rstrip("/") + "/"
-        for path, info in sorted(found.items()):
-            if info.get("type", "file") != "file":
-                continue
-            path = self.fs._strip_protocol(path) if "://" in path else path
-            rel = path[len(prefix):] if path.startswith(prefix) else path.rsplit("/", 1)[-1]
-            yield rel, int(info.get("size") or 0), self._mtime(path, info)
+        return self.backend.stat(self.object_path(sha))
 
     def iter_objects(self) -> Iterator[tuple[str, int, float]]:
         """`(sha256, size, mtime)` of every object in the store (mtime in seconds since the epoch)."""
-        for rel, size, mtime in self._list(self._objects_dir):
+        for rel, size, mtime in self.backend.iter_files(self._objects_dir):
             prefix, _, name = rel.rpartition("/")
             if _SHA_RE.match(name) and prefix == name[:2]:
                 yield name, size, mtime
 
     def delete(self, sha: str) -> bool:
         """Remove object `sha`; return whether it was there. Only garbage collection should call this."""
-        return self._remove(self.object_path(sha))
+        return self.backend.remove(self.object_path(sha))
 
     def iter_tmp(self) -> Iterator[tuple[str, float]]:
         """`(name, mtime)` of every temporary file (a write in progress, or left by a crash)."""
-        for rel, _, mtime in self._list(self._tmp_dir):
+        for rel, _, mtime in self.backend.iter_files(self._tmp_dir):
             yield rel, mtime
 
     def delete_tmp(self, name: str) -> bool:
         """Remove temporary file `name`; return whether it was there."""
         if not name or "/" in name or "\\" in name or name in (".", ".."):
             raise StorageError(f"{name!r} is not the name of a temporary file of the artifact store.")
-        return self._remove(self._tmp_path(name))
-
-    def _remove(self, path: str) -> bool:
-        try:
-            if self._local:
-                os.remove(path)
-            else:
-                self.fs.rm_file(path)
-        except FileNotFoundError:
-            return False
-        return True
+        return self.backend.remove(self._tmp_path(name))
 
 
 def _safe_parts(rel: str) -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""The content-addressed artifact store, on a local folder and through fsspec's memory:// backend."""
+"""The content-addressed artifact store: every behaviour on every backend (`store` runs once per kind
+in `tests/store/stores.KINDS`), then what is particular to choosing and to each backend."""
 
 from __future__ import annotations
 
@@ -6,33 +7,22 @@ import hashlib
 import os
 import tempfile
 import time
-import uuid
+from pathlib import Path
 
 import pytest
+from fsspec.implementations.local import LocalFileSystem
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jupyter_mreg.errors import IntegrityError, StorageError
 from jupyter_mreg.store import ArtifactStore
 from jupyter_mreg.store import artifacts as artifacts_module
+from jupyter_mreg.store.backends import FsspecBackend, LocalBackend, open_backend
+from tests.store.stores import KINDS, files_in, open_store, read_raw, set_mtime, tamper, write_raw
 
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture
-def store(tmp_path):
-    return ArtifactStore(str(tmp_path / "artifacts"))
-
-
-@pytest.fixture
-def memory_store():
-    url = f"memory://mreg-test-{uuid.uuid4().hex}"
-    s = ArtifactStore(url)
-    yield s
-    if s.fs.exists(s.root):
-        s.fs.rm(s.root, recursive=True)
 
 
 def _write(path, data: bytes):
@@ -54,9 +44,8 @@ def test_put_file_stores_content_under_its_sha(store, tmp_path):
     data = b"model bytes" * 1000
     sha, size = store.put_file(_write(tmp_path / "m.pkl", data))
     assert (sha, size) == (_sha(data), len(data))
-    obj = tmp_path / "artifacts" / "objects" / sha[:2] / sha
-    assert obj.read_bytes() == data
-    assert _files_under(tmp_path / "artifacts") == [f"objects/{sha[:2]}/{sha}"]  # no tmp file left
+    assert read_raw(store, f"objects/{sha[:2]}/{sha}") == data
+    assert files_in(store) == [f"objects/{sha[:2]}/{sha}"]  # no tmp file left
 
 
 def test_putting_the_same_content_twice_stores_it_once(store, tmp_path):
@@ -68,15 +57,17 @@ def test_putting_the_same_content_twice_stores_it_once(store, tmp_path):
     assert list(store.iter_tmp()) == []
 
 
-def test_putting_existing_content_refreshes_its_mtime(store, tmp_path):
+@pytest.mark.parametrize("progress", [False, True], ids=["quiet", "with-callback"])
+def test_putting_existing_content_refreshes_its_mtime(store, tmp_path, progress):
     src = _write(tmp_path / "a.bin", b"x" * 100)
     sha, _ = store.put_file(src)
-    obj = store.object_path(sha)
     old = time.time() - 3600
-    os.utime(obj, (old, old))
-    store.put_file(src)
-    assert os.stat(obj).st_mtime > time.time() - 60
-    assert open(obj, "rb").read() == b"x" * 100
+    set_mtime(store, store.object_path(sha), old)
+    assert store.stat(sha) == (100, pytest.approx(old))
+    store.put_file(src, callback=(lambda n: None) if progress else None)
+    assert store.stat(sha)[1] > time.time() - 60
+    assert read_raw(store, f"objects/{sha[:2]}/{sha}") == b"x" * 100
+    assert files_in(store) == [f"objects/{sha[:2]}/{sha}"]
 
 
 def test_put_file_streams_large_files_in_chunks(store, tmp_path, monkeypatch):
@@ -121,6 +112,8 @@ def test_put_tree_records_every_file_by_relative_posix_path(store, tmp_path):
         "model/weights.bin": (_sha(b"weights"), 7),
     }
     assert sorted(sha for sha, _, _ in store.iter_objects()) == sorted({_sha(b"manifest"), _sha(b"weights")})
+    assert store.put_tree(folder) == files  # again: the same record, nothing new stored
+    assert len(files_in(store)) == 2
 
 
 def test_put_tree_of_a_missing_folder_is_a_storage_error(store, tmp_path):
@@ -142,6 +135,15 @@ def test_put_tree_progress_bar_when_asked_or_large(store, tmp_path, capsys, monk
     assert "Uploading" not in capsys.readouterr().err
 
 
+def test_changing_the_source_file_later_leaves_the_stored_object_alone(store, tmp_path):
+    src = _write(tmp_path / "m.bin", b"as logged")
+    sha, _ = store.put_file(src)
+    with open(src, "ab") as f:
+        f.write(b" and changed")
+    assert store.verify(sha)
+    assert read_raw(store, f"objects/{sha[:2]}/{sha}") == b"as logged"
+
+
 # -- reading -----------------------------------------------------------------------------------------
 
 
@@ -155,8 +157,7 @@ def test_get_file_copies_and_verifies(store, tmp_path):
 
 def test_a_tampered_object_is_refused(store, tmp_path):
     sha, size = store.put_file(_write(tmp_path / "m.bin", b"original"))
-    with open(store.object_path(sha), "ab") as f:
-        f.write(b"!")
+    tamper(store, sha, lambda old: old + b"!")
     dest = tmp_path / "out.bin"
     with pytest.raises(IntegrityError) as info:
         store.get_file(sha, dest, size=size)
@@ -181,6 +182,7 @@ def test_a_missing_object_is_an_integrity_error(store, tmp_path):
     with pytest.raises(IntegrityError, match=f"{sha}.*missing") as info:
         store.get_file(sha, tmp_path / "out.bin", label="model/weights.bin")
     assert "model/weights.bin" in str(info.value)
+    assert store.object_path(sha) in str(info.value)  # where it was expected
     assert not (tmp_path / "out.bin").exists()
 
 
@@ -207,8 +209,7 @@ def test_materialize_writes_every_file_verified(store, tmp_path):
 def test_materialize_removes_what_it_wrote_when_a_file_is_bad(store, tmp_path):
     good = store.put_file(_write(tmp_path / "a.bin", b"good"))
     bad = store.put_file(_write(tmp_path / "b.bin", b"bad"))
-    with open(store.object_path(bad[0]), "wb") as f:
-        f.write(b"BAD")
+    tamper(store, bad[0], lambda old: b"BAD")
     out = tmp_path / "out"
     with pytest.raises(IntegrityError, match="'z/b.bin'"):
         store.materialize({"a.bin": good, "z/b.bin": bad}, out)
@@ -221,6 +222,21 @@ def test_materialize_refuses_paths_outside_the_folder(store, tmp_path, path):
     with pytest.raises(IntegrityError, match="not a relative path"):
         store.materialize({path: sha}, tmp_path / "out")
     assert not (tmp_path / "escape.bin").exists()
+
+
+def test_writing_to_a_materialized_file_leaves_the_stored_object_alone(store, tmp_path):
+    # A loaded model or a user may write into the version folder: it must hold copies, never links.
+    sha, size = store.put_file(_write(tmp_path / "w.bin", b"weights"))
+    out = tmp_path / "out"
+    store.materialize({"w.bin": (sha, size), "again.bin": (sha, size)}, out)
+    with open(out / "w.bin", "r+b") as f:
+        f.write(b"W")
+    (out / "again.bin").write_bytes(b"rewritten")
+    assert store.verify(sha)
+    assert read_raw(store, f"objects/{sha[:2]}/{sha}") == b"weights"
+    store.get_file(sha, tmp_path / "fresh.bin", size=size)
+    assert (tmp_path / "fresh.bin").read_bytes() == b"weights"
+    assert os.stat(out / "w.bin").st_nlink == 1 and os.stat(out / "again.bin").st_nlink == 1
 
 
 # -- listing, removal --------------------------------------------------------------------------------
@@ -241,13 +257,13 @@ def test_iter_objects_exists_delete_verify(store, tmp_path):
 
 def test_iter_objects_ignores_foreign_files(store, tmp_path):
     sha, _ = store.put_file(_write(tmp_path / "a.bin", b"abc"))
-    _write(tmp_path / "artifacts" / "objects" / "zz" / "notes.txt", b"x")
-    _write(tmp_path / "artifacts" / "objects" / "00" / sha, b"abc")  # wrong prefix folder
+    write_raw(store, "objects/zz/notes.txt", b"x")
+    write_raw(store, f"objects/00/{sha}", b"abc")  # wrong prefix folder
     assert [s for s, _, _ in store.iter_objects()] == [sha]
 
 
 def test_iter_tmp_and_delete_tmp(store, tmp_path):
-    _write(tmp_path / "artifacts" / "tmp" / "leftover", b"partial")
+    write_raw(store, "tmp/leftover", b"partial")
     (name, mtime), = list(store.iter_tmp())
     assert name == "leftover" and abs(mtime - time.time()) < 60
     assert store.delete_tmp("leftover") is True
@@ -257,57 +273,34 @@ def test_iter_tmp_and_delete_tmp(store, tmp_path):
         store.delete_tmp("../objects")
 
 
-def test_file_url_is_a_local_store(tmp_path):
-    s = ArtifactStore((tmp_path / "art").as_uri())
-    sha, _ = s.put_file(_write(tmp_path / "a.bin", b"abc"))
-    assert (tmp_path / "art" / "objects" / sha[:2] / sha).read_bytes() == b"abc"
-
-
-def test_an_unknown_protocol_is_a_storage_error():
-    with pytest.raises(StorageError, match="nosuchproto://bucket"):
-        ArtifactStore("nosuchproto://bucket/prefix")
-
-
-# -- through fsspec: memory:// ------------------------------------------------------------------------
-
-
-def test_memory_store_round_trip(memory_store, tmp_path):
+def test_a_round_trip_through_every_operation(store, tmp_path):
     folder = tmp_path / "pkg"
     _write(folder / "MANIFEST.yml", b"manifest")
     _write(folder / "model" / "w.bin", b"weights")
-    files = memory_store.put_tree(folder)
-    again = memory_store.put_tree(folder)
+    files = store.put_tree(folder)
+    again = store.put_tree(folder)
     assert files == again
-    listed = sorted((s, n) for s, n, _ in memory_store.iter_objects())
+    listed = sorted((s, n) for s, n, _ in store.iter_objects())
     assert listed == sorted([(_sha(b"manifest"), 8), (_sha(b"weights"), 7)])
-    assert all(abs(m - time.time()) < 60 for _, _, m in memory_store.iter_objects())
-    assert list(memory_store.iter_tmp()) == []
-    memory_store.materialize(files, tmp_path / "out")
+    assert all(abs(m - time.time()) < 60 for _, _, m in store.iter_objects())
+    assert list(store.iter_tmp()) == []
+    store.materialize(files, tmp_path / "out")
     assert (tmp_path / "out" / "model" / "w.bin").read_bytes() == b"weights"
     sha = files["model/w.bin"][0]
-    assert memory_store.exists(sha) and memory_store.verify(sha)
-    assert memory_store.delete(sha) and not memory_store.exists(sha)
+    assert store.exists(sha) and store.verify(sha)
+    assert store.delete(sha) and not store.exists(sha)
     with pytest.raises(IntegrityError, match=sha):
-        memory_store.get_file(sha, tmp_path / "gone.bin")
+        store.get_file(sha, tmp_path / "gone.bin")
 
 
-def test_memory_store_detects_tampering(memory_store, tmp_path):
-    sha, size = memory_store.put_file(_write(tmp_path / "a.bin", b"abc"))
-    memory_store.fs.pipe_file(memory_store.object_path(sha), b"abcd")
-    with pytest.raises(IntegrityError, match=sha):
-        memory_store.get_file(sha, tmp_path / "out.bin", size=size)
-    assert not (tmp_path / "out.bin").exists()
-    assert memory_store.verify(sha) is False
-
-
+@pytest.mark.parametrize("kind", KINDS)
 @settings(max_examples=40, deadline=None)
 @given(data=st.binary(max_size=5000), chunk=st.integers(min_value=1, max_value=700))
-def test_any_content_round_trips(data, chunk):
+def test_any_content_round_trips(kind, data, chunk):
     original = artifacts_module.CHUNK_SIZE
     artifacts_module.CHUNK_SIZE = chunk
     try:
-        with tempfile.TemporaryDirectory() as d:
-            store = ArtifactStore(os.path.join(d, "art"))
+        with tempfile.TemporaryDirectory() as d, open_store(kind, Path(d)) as store:
             src = os.path.join(d, "src.bin")
             with open(src, "wb") as f:
                 f.write(data)
@@ -319,3 +312,109 @@ def test_any_content_round_trips(data, chunk):
                 assert f.read() == data
     finally:
         artifacts_module.CHUNK_SIZE = original
+
+
+# -- choosing a backend ------------------------------------------------------------------------------
+
+
+def test_a_plain_path_and_a_file_url_are_the_same_local_store(tmp_path):
+    by_path = ArtifactStore(str(tmp_path / "art"))
+    by_url = ArtifactStore((tmp_path / "art").as_uri())
+    assert isinstance(by_path.backend, LocalBackend) and isinstance(by_url.backend, LocalBackend)
+    assert by_path.root == by_url.root
+    assert isinstance(by_url.fs, LocalFileSystem)
+    sha, _ = by_url.put_file(_write(tmp_path / "a.bin", b"abc"))
+    assert (tmp_path / "art" / "objects" / sha[:2] / sha).read_bytes() == b"abc"
+    assert by_path.exists(sha)
+
+
+def test_any_other_fsspec_url_gets_the_fsspec_backend():
+    backend = open_backend("memory://mreg-choose/prefix")
+    assert isinstance(backend, FsspecBackend)
+    assert backend.root == "/mreg-choose/prefix"
+    assert ArtifactStore("memory://mreg-choose/prefix").object_path("a" * 64) == (
+        f"/mreg-choose/prefix/objects/aa/{'a' * 64}"
+    )
+
+
+def test_a_backend_handed_in_is_the_one_used(tmp_path):
+    backend = FsspecBackend(LocalFileSystem(), str(tmp_path / "art"))
+    store = ArtifactStore("my-store", backend=backend)
+    assert store.backend is backend and store.url == "my-store"
+    sha, _ = store.put_file(_write(tmp_path / "a.bin", b"abc"))
+    assert (tmp_path / "art" / "objects" / sha[:2] / sha).read_bytes() == b"abc"
+
+
+def test_an_unknown_protocol_is_a_storage_error():
+    with pytest.raises(StorageError, match="nosuchproto://bucket"):
+        ArtifactStore("nosuchproto://bucket/prefix")
+
+
+# -- what is stored stays readable, whichever backend wrote it -----------------------------------------
+
+
+def test_both_backends_write_and_read_the_same_folder_layout(tmp_path):
+    folder = tmp_path / "pkg"
+    _write(folder / "MANIFEST.yml", b"manifest")
+    _write(folder / "model" / "w.bin", b"weights")
+    path = str(tmp_path / "artifacts")
+    local = ArtifactStore(path)
+    remote = ArtifactStore(path, backend=FsspecBackend(LocalFileSystem(), path))
+    files = remote.put_tree(folder)
+    assert local.put_tree(folder) == files
+    assert _files_under(path) == sorted(f"objects/{sha[:2]}/{sha}" for sha, _ in files.values())
+    for reader in (local, remote):
+        assert sorted(s for s, _, _ in reader.iter_objects()) == sorted(sha for sha, _ in files.values())
+        out = tmp_path / f"out-{id(reader)}"
+        reader.materialize(files, out)
+        assert (out / "model" / "w.bin").read_bytes() == b"weights"
+
+
+def test_a_store_written_by_hand_in_the_documented_layout_opens(store, tmp_path):
+    # The layout is the contract with registries already written: objects/<sha[:2]>/<sha>, tmp/<name>.
+    sha = _sha(b"written by an earlier release")
+    write_raw(store, f"objects/{sha[:2]}/{sha}", b"written by an earlier release")
+    write_raw(store, "tmp/1234-abcd.ffff", b"partial")
+    assert [(s, n) for s, n, _ in store.iter_objects()] == [(sha, 29)]
+    assert [name for name, _ in store.iter_tmp()] == ["1234-abcd.ffff"]
+    store.get_file(sha, tmp_path / "out.bin", size=29)
+    assert (tmp_path / "out.bin").read_bytes() == b"written by an earlier release"
+
+
+# -- what is particular to each backend ----------------------------------------------------------------
+
+
+def _count_calls(monkeypatch, obj, name):
+    calls = []
+    real = getattr(obj, name)
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(obj, name, counting)
+    return calls
+
+
+def test_the_local_backend_hashes_a_small_stored_file_before_copying_it(tmp_path, monkeypatch):
+    store = ArtifactStore(str(tmp_path / "artifacts"))
+    src = _write(tmp_path / "a.bin", b"small")
+    sha, _ = store.put_file(src)
+    old = time.time() - 3600
+    os.utime(store.object_path(sha), (old, old))
+    writes = _count_calls(monkeypatch, store.backend, "open_write")
+    assert store.put_file(src) == (sha, 5)
+    assert writes == []  # no copy: the content was found stored and marked in use
+    assert os.stat(store.object_path(sha)).st_mtime > time.time() - 60
+    store.put_file(src, callback=lambda n: None)  # a progress bar counts the bytes of a real copy
+    assert len(writes) == 1
+
+
+def test_the_fsspec_backend_makes_each_folder_once(monkeypatch, tmp_path):
+    with open_store("fsspec-memory", tmp_path) as store:
+        made = _count_calls(monkeypatch, store.fs, "makedirs")
+        for i in range(3):
+            store.put_file(_write(tmp_path / f"{i}.bin", b"same content"))
+        sha = hashlib.sha256(b"same content").hexdigest()
+        # Three puts, one tmp/ and one objects/<sha[:2]>/: each is a round trip on an object store.
+        assert sorted(path for path, *_ in made) == [f"{store.root}/objects/{sha[:2]}", f"{store.root}/tmp"]

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, inspect, select, text
 
 from jupyter_mreg.errors import StorageError
-from jupyter_mreg.store import ArtifactStore, Catalog, finish_upload, pending_upload
+from jupyter_mreg.store import Catalog, finish_upload, pending_upload
 from jupyter_mreg.store import migrations, tables
 from jupyter_mreg.store.catalog import utcnow
 
@@ -313,8 +313,7 @@ def test_pending_upload_removes_itself_on_exception(catalog):
     assert _upload_ids(catalog) == []
 
 
-def test_finish_upload_commits_with_the_version(catalog, tmp_path):
-    store = ArtifactStore(str(tmp_path / "artifacts"))
+def test_finish_upload_commits_with_the_version(catalog, store, tmp_path):  # store: once per backend
     src = tmp_path / "m.pkl"
     src.write_bytes(b"abc")
     with pending_upload(catalog) as upload_id:
@@ -329,8 +328,7 @@ def test_finish_upload_commits_with_the_version(catalog, tmp_path):
     assert _upload_ids(catalog) == []
 
 
-def test_finish_upload_refuses_to_publish_a_collected_object(catalog, tmp_path):
-    store = ArtifactStore(str(tmp_path / "artifacts"))
+def test_finish_upload_refuses_to_publish_a_collected_object(catalog, store, tmp_path):  # store: once per backend
     src = tmp_path / "m.pkl"
     src.write_bytes(b"abc")
     with pending_upload(catalog) as upload_id:

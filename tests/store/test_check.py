@@ -1,4 +1,7 @@
-"""check() and collect_garbage(): orphans, uploads in progress, stale records, missing and corrupt objects."""
+"""check() and collect_garbage(): orphans, uploads in progress, stale records, missing and corrupt objects.
+
+`store` is an artifact store on each backend in turn (tests/store/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -14,9 +17,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from jupyter_mreg.store import ArtifactStore, Catalog, check, collect_garbage, finish_upload, pending_upload
+from jupyter_mreg.store import Catalog, check, collect_garbage, finish_upload, pending_upload
 from jupyter_mreg.store import tables
 from jupyter_mreg.store.catalog import utcnow
+from tests.store.stores import files_in, set_mtime, tamper, write_raw
 
 
 @pytest.fixture
@@ -26,18 +30,12 @@ def catalog(tmp_path):
     cat.dispose()
 
 
-@pytest.fixture
-def store(tmp_path):
-    return ArtifactStore(str(tmp_path / "artifacts"))
-
-
 def _put(store, tmp_path, data: bytes, *, age: float = 0, upload_id=None):
     src = tmp_path / f"src-{uuid.uuid4().hex}"
     src.write_bytes(data)
     sha, size = store.put_file(src, upload_id=upload_id)
     if age:
-        then = time.time() - age
-        os.utime(store.object_path(sha), (then, then))
+        set_mtime(store, store.object_path(sha), time.time() - age)
     return sha, size
 
 
@@ -201,27 +199,22 @@ def test_a_stale_upload_does_not_protect_objects(catalog, store, tmp_path):
     assert report.ok
 
 
-def _tmp_file(store, tmp_path, name, age):
-    path = tmp_path / "artifacts" / "tmp" / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"partial")
-    then = time.time() - age
-    os.utime(path, (then, then))
-    return path
+def _tmp_file(store, name, age):
+    set_mtime(store, write_raw(store, f"tmp/{name}", b"partial"), time.time() - age)
+    return name
 
 
 def test_stale_temporary_files_are_found_and_removed(catalog, store, tmp_path):
     live_id = _add_upload(catalog, pid=os.getpid(), age_seconds=7200)
     dead_id = str(uuid.uuid4())  # an upload that no longer exists
-    crashed = _tmp_file(store, tmp_path, f"{dead_id}.{uuid.uuid4().hex}", age=3600)
-    anonymous_old = _tmp_file(store, tmp_path, uuid.uuid4().hex, age=3 * 3600)  # before the live upload
-    young = _tmp_file(store, tmp_path, uuid.uuid4().hex, age=0)
-    owned = _tmp_file(store, tmp_path, f"{live_id}.{uuid.uuid4().hex}", age=3600)
+    crashed = _tmp_file(store, f"{dead_id}.{uuid.uuid4().hex}", age=3600)
+    anonymous_old = _tmp_file(store, uuid.uuid4().hex, age=3 * 3600)  # before the live upload
+    young = _tmp_file(store, uuid.uuid4().hex, age=0)
+    owned = _tmp_file(store, f"{live_id}.{uuid.uuid4().hex}", age=3600)
     report = check(catalog, store)
-    assert sorted(report.stale_tmp) == sorted([crashed.name, anonymous_old.name])
+    assert sorted(report.stale_tmp) == sorted([crashed, anonymous_old])
     assert check(catalog, store, repair=True).ok
-    assert not crashed.exists() and not anonymous_old.exists()
-    assert young.exists() and owned.exists()
+    assert files_in(store) == sorted([f"tmp/{young}", f"tmp/{owned}"])
 
 
 # -- missing and corrupt objects ---------------------------------------------------------------------
@@ -252,10 +245,8 @@ def test_a_changed_size_is_corrupt_without_reading_and_a_changed_byte_with_verif
     flipped, flipped_size = _put(store, tmp_path, b"flips")
     with catalog.write() as conn:
         _publish(conn, {"a.bin": (grown, grown_size), "b.bin": (flipped, flipped_size)})
-    with open(store.object_path(grown), "ab") as f:
-        f.write(b"!")
-    with open(store.object_path(flipped), "r+b") as f:
-        f.write(b"F")
+    tamper(store, grown, lambda old: old + b"!")
+    tamper(store, flipped, lambda old: b"F" + old[1:])
     assert check(catalog, store).corrupt_objects == [grown]
     report = check(catalog, store, verify=True, repair=True)
     assert sorted(report.corrupt_objects) == sorted([grown, flipped])
@@ -298,14 +289,3 @@ def test_collect_garbage_after_deleting_a_version(catalog, store, tmp_path):
     assert collect_garbage(catalog, store) == 1
     assert store.exists(shared) and not store.exists(own)
     assert check(catalog, store, verify=True).ok
-
-
-def test_check_through_fsspec_memory(catalog, tmp_path):
-    store = ArtifactStore(f"memory://mreg-check-{uuid.uuid4().hex}")
-    used, used_size = _put(store, tmp_path, b"used")
-    orphan, _ = _put(store, tmp_path, b"orphan")
-    with catalog.write() as conn:
-        _publish(conn, {"m.bin": (used, used_size)})
-    report = check(catalog, store, repair=True, verify=True)
-    assert report.orphaned_objects == [orphan] and report.ok
-    assert store.exists(used) and not store.exists(orphan)
