@@ -1,13 +1,44 @@
 """Where things are kept: the catalog (SQLAlchemy Core, SQLite or PostgreSQL) and the content-addressed
 artifact store (fsspec), with atomic publish, integrity hashes and garbage collection.
 
-Knows nothing about frameworks, SQL magics or UI; imported whenever a registry opens, so it stays light.
+Knows nothing about frameworks, SQL magics or UI. The names load on first use (module `__getattr__`):
+importing one submodule (e.g. `store.tables`) does not import fsspec, sqlite3 or the checker with it.
 """
 
 from __future__ import annotations
 
-from .artifacts import ArtifactStore
-from .catalog import Catalog, finish_upload, pending_upload
-from .check import CheckReport, check, collect_garbage
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .artifacts import ArtifactStore
+    from .catalog import Catalog, finish_upload, pending_upload
+    from .check import CheckReport, check, collect_garbage
+
+_LAZY = {
+    "ArtifactStore": ".artifacts",
+    "Catalog": ".catalog",
+    "finish_upload": ".catalog",
+    "pending_upload": ".catalog",
+    "CheckReport": ".check",
+    "check": ".check",
+    "collect_garbage": ".check",
+}
 
 __all__ = ["ArtifactStore", "Catalog", "CheckReport", "check", "collect_garbage", "finish_upload", "pending_upload"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = importlib.import_module(_LAZY[name], __name__)
+        # Bind every name of that submodule: importing `.check` sets this package's `check` to the submodule,
+        # and the function of that name must win, as it did when this file imported it eagerly.
+        for exported, where in _LAZY.items():
+            if where == _LAZY[name]:
+                globals()[exported] = getattr(module, exported)
+        return globals()[name]
+    raise AttributeError(f"module 'jupyter_mreg.store' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
