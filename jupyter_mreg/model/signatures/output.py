@@ -36,7 +36,11 @@ def format_output(
         raise SignatureError(f"{where} returned None, but its signature declares the outputs {listing(names)}. {fix}")
 
     single_tensor = len(outputs) == 1 and outputs[0].shape is not None
-    if isinstance(result, np.ndarray) and result.ndim >= 2 and single_tensor:
+    if isinstance(result, np.ndarray) and result.ndim == 1 and len(names) == 1 and result.dtype.names is None:
+        # One output, one value per row (`predict` of most models): the frame the general path below builds
+        # (`to_frame`, numbered, then renamed by position), made in one step, the array not copied.
+        df = pd.DataFrame({names[0]: result}, copy=False)
+    elif isinstance(result, np.ndarray) and result.ndim >= 2 and single_tensor:
         df = pd.DataFrame({names[0]: list(result)})
     elif isinstance(result, (list, tuple)) and n_rows is not None and len(result) == len(names) != n_rows and all(
         isinstance(a, np.ndarray) and a.ndim >= 1 and len(a) == n_rows for a in result
