@@ -122,16 +122,25 @@ OUT1 = ModelSignature(inputs=SIG.inputs, outputs=[FeatureSpec("PRED", DataType.I
 OUT2 = ModelSignature(inputs=SIG.inputs, outputs=[FeatureSpec("a", DataType.DOUBLE), FeatureSpec("b", DataType.DOUBLE)])
 
 
-@pytest.mark.parametrize("values", [np.array([1, 0, 1]), np.array([0.25, 0.5, 1.0]), np.array(["x", "y", "z"]),
-                                    np.array([1, None, "z"], dtype=object)], ids=["int", "float", "str", "object"])
-def test_one_array_for_one_output_is_the_general_paths_frame_without_a_copy(values):
+@pytest.mark.parametrize("values", [np.array([1, 0, 1]), np.array([0.25, 0.5, 1.0]), np.array([True, False, True]),
+                                    np.array([3, 2, 1], dtype=np.uint8), np.array(["x", "y", "z"]),
+                                    np.array([1, None, "z"], dtype=object)],
+                         ids=["int", "float", "bool", "uint8", "str (general path)", "object (general path)"])
+def test_one_array_for_one_output_is_the_general_paths_frame(values):
     fast = format_output(values, OUT1, n_rows=3)
     # The same values through the general path: a 2-D array of one column is numbered, then renamed.
     general = format_output(values.reshape(-1, 1), OUT1, n_rows=3)
     pd.testing.assert_frame_equal(fast, general)
     assert list(fast.columns) == ["PRED"] and isinstance(fast.index, pd.RangeIndex)
-    if values.dtype.kind != "U":  # numpy str arrays become pandas' str dtype, on either path
+    if values.dtype.kind in "biuf":  # numbers are handed on without a copy
         assert np.shares_memory(fast["PRED"].to_numpy(), values)
+
+
+def test_output_frames_do_not_share_their_labels():
+    first = format_output(np.array([1, 0]), OUT1, n_rows=2)
+    first.columns.name = "mine"  # Index names are mutable: a shared Index would leak this
+    second = format_output(np.array([0, 1]), OUT1, n_rows=2)
+    assert second.columns.name is None and list(second.columns) == ["PRED"]
 
 
 def test_one_array_keeps_the_general_paths_errors():
