@@ -29,9 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_registry import (LOAD_AT_START, Case, OtherLoad, Row, fmt_s, interleave, log,  # noqa: E402
-                            mlflow_store, mreg_registry, print_table, quiet_mlflow, ratio_row)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # `harness` and `frameworks.cases_*`
+from harness import (Case, OtherLoad, Row, fmt_s, interleave, load_note, log, mlflow_store,  # noqa: E402
+                     mreg_registry, print_table, quiet_mlflow, ratio_row)
 
 FRAMEWORKS = ("xgboost", "lightgbm", "catboost", "pytorch", "keras", "tensorflow", "huggingface",
               "sentence_transformers", "prophet", "mlflow")
@@ -55,8 +55,8 @@ class FrameworkBench:
         import mlflow
 
         self.args, self.mlflow, self.tmp = args, mlflow, tmp
-        self.reg = mreg_registry(tmp / "mreg")
-        self.home = str(tmp / "mreg")
+        self.home = tmp / "mreg"
+        self.reg = mreg_registry(self.home)
         mlflow_store(tmp / "mlflow")
         self.rows: list[Row] = []
         self.floors: list[tuple[str, str, float, float, float]] = []
@@ -111,13 +111,9 @@ class FrameworkBench:
         interleave([log_ours, log_theirs])
 
         def ours_load(_):
-            from jupyter_mreg import Session
-            from jupyter_mreg.registry import Registry
-
-            session = Session.builder.configs({"home": self.home}).create()
-            reg = Registry(session=session, database_name="MYDB", schema_name="ML")
+            reg = mreg_registry(self.home)  # a new Session: the catalog is opened again
             obj = reg.get_model(ours_names[0]).version("v1").load()
-            session.close()
+            reg.session.close()
             return obj
 
         def mlflow_load(_):
@@ -195,15 +191,12 @@ def main(argv: list[str] | None = None) -> int:
             bench.run_case(case)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    load = "" if LOAD_AT_START is None else f"load average {LOAD_AT_START:.2f} before the run; "
-    busy = {k: v for k, v in bench.other_load.items() if v > 0.05}
-    if busy:
-        load += "other work ran meanwhile during: " + ", ".join(f"{k} ({v:.0%})" for k, v in busy.items())
     print("### jupyter_mreg vs MLflow flavors: log and load per framework")
     print()
     print(f"- {versions_line(cases)}")
-    print(f"- {os.cpu_count()} cores; {load}medians of {args.repeats}, interleaved after one warm-up each; "
-          f"MLflow on a SQLite tracking + registry store")
+    print(f"- {os.cpu_count()} cores; {load_note(bench.other_load)}")
+    print(f"- medians of {args.repeats}, interleaved after one warm-up each; MLflow on a SQLite tracking + "
+          "registry store")
     print()
     print_table(bench.rows)
     print()

@@ -13,99 +13,24 @@ of the test run: it asserts only that both sides return the same answer, never a
 from __future__ import annotations
 
 import argparse
-import cProfile
-import gc
-import io
-import logging
 import os
 import platform
-import pstats
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-REPO = Path(__file__).resolve().parents[1]
-# Benchmark the working tree, installed or not.
-sys.path.insert(0, str(REPO))
-# No network here, and telemetry is not what we compare: keep MLflow from trying (also in subprocesses).
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-os.environ.setdefault("DO_NOT_TRACK", "true")
+from harness import (REPO, STARTED, Case, OtherLoad, Row, cprofile, fmt_s, interleave, load_note, log,
+                     mlflow_store, mreg_registry, paired_delta, print_table, profile_imports, quiet_mlflow,
+                     ratio_row)
 
 N_FEATURES = 20
+RUN_FEATURES = 10  # row (c): run() on 1,000,000 rows x 10 floats (issue 9)
 TRAIN_ROWS = 10_000
-
-STARTED = time.perf_counter()
-LOAD_AT_START = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-
-
-class OtherLoad:
-    """CPU time other processes used while a step ran: the machine's busy time (/proc/stat) minus ours
-    (this process and its waited-for subprocesses). Linux only; elsewhere it reports nothing."""
-
-    def __init__(self) -> None:
-        self.start = self._sample()
-
-    @staticmethod
-    def _sample() -> tuple[float, float, float] | None:
-        try:
-            import resource
-
-            with open("/proc/stat") as f:
-                ticks = [int(x) for x in f.readline().split()[1:9]]
-        except (OSError, ImportError, ValueError):
-            return None
-        busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
-        own = sum(getattr(resource.getrusage(who), field) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-                  for field in ("ru_utime", "ru_stime"))
-        return busy, own, time.perf_counter()
-
-    def share(self) -> float | None:
-        """Other processes' CPU time as a share of the machine's capacity since `start`."""
-        end = self._sample()
-        if self.start is None or end is None:
-            return None
-        busy, own, wall = (e - s for e, s in zip(end, self.start))
-        return max(0.0, busy - own) / (wall * (os.cpu_count() or 1))
-
-
-def log(msg: str) -> None:
-    print(f"[{time.perf_counter() - STARTED:6.1f}s] {msg}", file=sys.stderr, flush=True)
-
-
-# ------------------------------------------------------------------------------------------ timing
-
-
-@dataclass
-class Case:
-    """One side of a comparison: `fn(state)` is timed; `setup()` and `teardown(state, result)` are not."""
-
-    name: str
-    fn: Callable[[Any], Any]
-    repeats: int
-    setup: Callable[[], Any] | None = None
-    teardown: Callable[[Any, Any], None] | None = None
-    times: list[float] = field(default_factory=list)
-
-    def once(self) -> float:
-        state = self.setup() if self.setup else None
-        gc.collect()
-        start = time.perf_counter()
-        result = self.fn(state)
-        elapsed = time.perf_counter() - start
-        if self.teardown:
-            self.teardown(state, result)
-        return elapsed
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times)
 
 
 def _first_column_class():
@@ -127,122 +52,26 @@ def FirstColumn():  # noqa: N802 - reads as the class it builds (defined lazily:
     return _first_column_class()()
 
 
-def interleave(cases: list[Case], *, warmup: bool = True) -> None:
-    """Warm each case up once, then run round i of every case still wanting repeats, order rotated by i."""
-    if warmup:
-        for case in cases:
-            case.once()
-    # Freeze what exists so the gc.collect() before each timed call scans only new objects (a full
-    # collection of MLflow's heap costs ~0.3 s) and no big collection lands inside a timing.
-    gc.collect()
-    gc.freeze()
-    for i in range(max(c.repeats for c in cases)):
-        order = cases[i % len(cases):] + cases[:i % len(cases)]
-        for case in order:
-            if i < case.repeats:
-                case.times.append(case.once())
-    for case in cases:
-        log(f"    {case.name}: median {fmt_s(case.median)}, min {fmt_s(min(case.times))}, "
-            f"max {fmt_s(max(case.times))}, n={len(case.times)}")
-
-
-# ------------------------------------------------------------------------------------------- table
-
-
-@dataclass
-class Row:
-    key: str
-    what: str
-    ours: float | None
-    peer_what: str
-    peer: float | None
-    target: str  # shown as is
-    passed: bool | None  # None: no target on this row
-    n: str
-    profile: Callable[[], str] | None = None  # where our time goes, for --profile on a miss
-
-    @property
-    def ratio(self) -> str:
-        if self.ours is None or not self.peer:
-            return "—"
-        return f"{self.ours / self.peer:.3f}×"
-
-
-def fmt_s(seconds: float | None, signed: bool = False) -> str:
-    if seconds is None:
-        return "—"
-    sign = "+" if signed and seconds >= 0 else ""
-    if abs(seconds) >= 1:
-        return f"{sign}{seconds:.2f} s"
-    return f"{sign}{seconds * 1000:.3g} ms" if abs(seconds) >= 0.001 else f"{sign}{seconds * 1e6:.3g} µs"
-
-
-def ratio_row(key: str, what: str, ours: Case, peer_what: str, peer: Case, limit: float | None,
-              profile: Callable[[], str] | None = None) -> Row:
-    passed = None if limit is None else ours.median <= limit * peer.median
-    return Row(key, what, ours.median, peer_what, peer.median, "—" if limit is None else f"≤ {limit:g}×",
-               passed, f"{len(ours.times)}/{len(peer.times)}", profile)
-
-
-def print_table(rows: list[Row]) -> None:
-    print("| | benchmark (ours) | ours | peer | peer | ours/peer | target | result | n ours/peer |")
-    print("|---|---|---:|---|---:|---:|---|---|---|")
-    for r in rows:
-        signed = r.key.startswith("e") and "over" in r.what
-        result = "—" if r.passed is None else ("PASS" if r.passed else "**MISS**")
-        print(f"| {r.key} | {r.what} | {fmt_s(r.ours, signed)} | {r.peer_what} | {fmt_s(r.peer, signed)} | "
-              f"{r.ratio} | {r.target} | {result} | {r.n} |")
-
-
-def cprofile(fn: Callable[[], Any], limit: int = 15) -> str:
-    prof = cProfile.Profile()
-    prof.enable()
-    fn()
-    prof.disable()
-    out = io.StringIO()
-    stats = pstats.Stats(prof, stream=out).strip_dirs()
-    stats.sort_stats("tottime").print_stats(limit)
-    stats.sort_stats("cumulative").print_stats(limit)
-    return out.getvalue()
-
-
 # ------------------------------------------------------------------------------------------- setup
 
 
-def make_data(rows: int, seed: int) -> Any:
+def make_data(rows: int, seed: int, features: int = N_FEATURES) -> Any:
     import numpy as np
     import pandas as pd
 
     rng = np.random.default_rng(seed)
-    return pd.DataFrame(rng.standard_normal((rows, N_FEATURES)), columns=[f"f{i}" for i in range(N_FEATURES)])
+    return pd.DataFrame(rng.standard_normal((rows, features)), columns=[f"f{i}" for i in range(features)])
 
 
-def quiet_mlflow() -> None:
-    for name in ("mlflow", "alembic", "sqlalchemy", "urllib3"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore")
+def train(X: Any) -> Any:
+    """The benchmarks' model: StandardScaler + LogisticRegression fitted on `X`, labels from a fixed plane."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
-
-def mlflow_store(folder: Path) -> str:
-    """Point MLflow at a fresh SQLite tracking + registry store in `folder`, schema created (not timed)."""
-    import mlflow
-
-    folder.mkdir(parents=True, exist_ok=True)
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    experiment = mlflow.create_experiment("bench", artifact_location=(folder / "artifacts").as_uri())
-    mlflow.set_experiment(experiment_id=experiment)
-    mlflow.MlflowClient().search_registered_models(max_results=1)  # registry tables ready too
-    return uri
-
-
-def mreg_registry(home: Path) -> Any:
-    from jupyter_mreg import Session
-    from jupyter_mreg.registry import Registry
-
-    session = Session.builder.configs({"home": str(home)}).create()
-    return Registry(session=session, database_name="MYDB", schema_name="ML")
+    y = (X.to_numpy() @ np.linspace(-1, 1, X.shape[1]) > 0).astype(int)
+    return make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
 
 
 class Bench:
@@ -262,14 +91,10 @@ class Bench:
     # -------------------------------------------------------------------------------- the model
     def prepare(self) -> None:
         import numpy as np
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
 
         start = time.perf_counter()
         self.X = make_data(TRAIN_ROWS, 0)
-        y = (self.X.to_numpy() @ np.linspace(-1, 1, N_FEATURES) > 0).astype(int)
-        self.pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(self.X, y)
+        self.pipe = train(self.X)
         self.sample = self.X.head()
         self.setup_times.append((f"train the pipeline ({TRAIN_ROWS:,} rows)", time.perf_counter() - start))
 
@@ -350,9 +175,6 @@ class Bench:
         import mlflow.sklearn
         from mlflow.models import infer_signature
 
-        from jupyter_mreg import Session
-        from jupyter_mreg.registry import Registry
-
         log("(b) cold load: setup")
         pipe, sample = self.pipe, self.sample
         home = self.folder("b-mreg")
@@ -367,9 +189,8 @@ class Bench:
         uri = f"models:/churn/{version}"
 
         def ours(_):
-            session = Session.builder.configs({"home": str(home)}).create()
-            registry = Registry(session=session, database_name="MYDB", schema_name="ML")
-            return session, registry.get_model("churn").version("v1").load()
+            registry = mreg_registry(home)  # a new Session: the catalog is opened again
+            return registry.session, registry.get_model("churn").version("v1").load()
 
         def check_ours(_, result):
             session, model = result
@@ -403,13 +224,15 @@ class Bench:
         import numpy as np
 
         rows = self.args.rows
-        log(f"(c) run: building {rows:,} x {N_FEATURES} floats")
+        log(f"(c) run: building {rows:,} x {RUN_FEATURES} floats")
         start = time.perf_counter()
-        big = make_data(rows, 1)
-        self.setup_times.append((f"(c) build the {rows:,}-row DataFrame", time.perf_counter() - start))
+        big = make_data(rows, 1, RUN_FEATURES)
+        self.setup_times.append((f"(c) build the {rows:,} x {RUN_FEATURES} DataFrame", time.perf_counter() - start))
+        # Same recipe as every other row, on the 10 columns this row is defined with.
+        pipe = train(make_data(TRAIN_ROWS, 0, RUN_FEATURES))
+        sample = big.head()
         reg = mreg_registry(self.folder("c-mreg"))
-        mv = reg.log_model(model=self.pipe, model_name="churn", version_name="v1", sample_input_data=self.sample)
-        pipe = self.pipe
+        mv = reg.log_model(model=pipe, model_name="churn", version_name="v1", sample_input_data=sample)
         expected = pipe.predict(big)
 
         def check_ours(_, out):
@@ -420,13 +243,14 @@ class Bench:
         c_ours = Case("ours", lambda _: mv.run(big, function_name="predict"), n, teardown=check_ours)
         c_raw = Case("raw", lambda _: pipe.predict(big), n)
         interleave([c_ours, c_raw])
-        self.rows.append(ratio_row("c", f"`mv.run(X, function_name='predict')`, {rows:,} rows", c_ours,
+        self.rows.append(ratio_row("c", f"`mv.run(X, function_name='predict')`, {rows:,} rows × {RUN_FEATURES} "
+                                   "floats", c_ours,
                                    "`pipe.predict(X)`, same DataFrame", c_raw, 1.05,
                                    lambda: cprofile(lambda: mv.run(big, function_name="predict"))))
 
         # The same on a model that costs nothing: what run() itself adds (validation, naming, lookups).
         first = FirstColumn()
-        cheap = reg.log_model(first, model_name="first_column", version_name="v1", sample_input_data=self.sample)
+        cheap = reg.log_model(first, model_name="first_column", version_name="v1", sample_input_data=sample)
         c_cheap = Case("ours", lambda _: cheap.run(big), n)
         c_direct = Case("raw", lambda _: first.predict(big), n)
         interleave([c_cheap, c_direct])
@@ -499,6 +323,9 @@ class Bench:
         python = sys.executable
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+        # A notebook imports compiled .pyc files: with PYTHONDONTWRITEBYTECODE set (as in some containers)
+        # every timed import of ours would compile our sources again, a cost no user pays twice.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         honest = "import pandas; from jupyter_mreg import Session; from jupyter_mreg.registry import Registry"
         commands = {
             "python": "pass",
@@ -517,12 +344,11 @@ class Bench:
         n = self.args.import_repeats
         log(f"(e) imports: {len(commands)} commands × {n} fresh subprocesses")
         cases = {k: Case(k, spawn(code), n) for k, code in commands.items()}
-        spawn(honest)(None)  # writes any missing .pyc of ours; the in-process imports did the rest
+        spawn(honest)(None)  # writes any missing .pyc of ours (the other commands import a subset of these)
         interleave(list(cases.values()), warmup=False)
 
         def delta(a: str, b: str) -> tuple[float, str]:
-            # Paired by round (the cases run interleaved), so slow spells of the machine cancel out.
-            return statistics.median(x - y for x, y in zip(cases[a].times, cases[b].times)), f"{n}/{n}"
+            return paired_delta(cases[a], cases[b]), f"{n}/{n}"
 
         def importtime(code: str, baseline: str) -> str:
             return profile_imports(python, env, self.tmp, code, baseline)
@@ -545,38 +371,6 @@ class Bench:
                              lambda: importtime(honest, "import pandas")))
 
 
-def profile_imports(python: str, env: dict, cwd: Path, code: str, baseline: str, limit: int = 15) -> str:
-    """`-X importtime` of `code`, modules `baseline` already imports left out, self time summed per package."""
-
-    def run(source: str) -> dict[str, tuple[int, int]]:
-        proc = subprocess.run([python, "-X", "importtime", "-c", source], env=env, cwd=cwd, check=True,
-                              capture_output=True, text=True)
-        times = {}
-        for line in proc.stderr.splitlines():
-            if not line.startswith("import time:") or "self [us]" in line:
-                continue
-            self_us, cumulative, name = (part.strip() for part in line[len("import time:"):].split("|"))
-            times[name.strip()] = (int(self_us), int(cumulative))
-        return times
-
-    run(code)  # .pyc files
-    base = run(baseline)
-    extra = {k: v for k, v in run(code).items() if k not in base}
-    per_package: dict[str, int] = {}
-    for name, (self_us, _) in extra.items():
-        per_package[name.split(".")[0]] = per_package.get(name.split(".")[0], 0) + self_us
-    total = sum(per_package.values())
-    lines = [f"python -X importtime -c {code!r}: {len(extra)} modules beyond {baseline!r}, "
-             f"{total / 1000:.0f} ms of import self-time (importtime inflates times a little)",
-             "self time per top-level package:"]
-    for pkg, us in sorted(per_package.items(), key=lambda kv: -kv[1])[:limit]:
-        lines.append(f"  {us / 1000:8.1f} ms  {pkg}")
-    lines.append("slowest single modules (self time):")
-    for name, (self_us, _) in sorted(extra.items(), key=lambda kv: -kv[1][0])[:limit]:
-        lines.append(f"  {self_us / 1000:8.1f} ms  {name}")
-    return "\n".join(lines)
-
-
 def versions_header(args: argparse.Namespace, other_load: dict[str, float]) -> list[str]:
     import mlflow
     import numpy
@@ -595,11 +389,7 @@ def versions_header(args: argparse.Namespace, other_load: dict[str, float]) -> l
     thread_env = ", ".join(f"{k}={os.environ[k]}" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                                             "MKL_NUM_THREADS") if k in os.environ) or "unset"
     mode = "quick" if args.quick else "full"
-    load = "" if LOAD_AT_START is None else f"load average {LOAD_AT_START:.2f} before the run; "
-    if other_load:
-        load += "other processes' CPU use per step: " + ", ".join(f"{k} {v:.0%}" for k, v in other_load.items())
-        if max(other_load.values()) > 0.05:
-            load += " — **other work ran on the machine meanwhile: expect noise in those rows, rerun when quiet**"
+    load = load_note(other_load)
     return [
         f"### jupyter_mreg benchmarks ({mode} run)",
         "",
@@ -608,8 +398,8 @@ def versions_header(args: argparse.Namespace, other_load: dict[str, float]) -> l
         f"- machine: {os.cpu_count()} cores ({affinity} usable), {platform.system()} {platform.machine()}; {load}",
         f"- threads: library defaults, not limited (BLAS/OpenMP pools: {pools}; *_NUM_THREADS {thread_env}); "
         "MLflow telemetry off (MLFLOW_DISABLE_TELEMETRY=true: no network here)",
-        f"- model: StandardScaler + LogisticRegression on {N_FEATURES} float features, trained on "
-        f"{TRAIN_ROWS:,} rows; MLflow on a SQLite tracking + registry store, artifacts in a temp folder",
+        f"- model: StandardScaler + LogisticRegression on {N_FEATURES} float features ({RUN_FEATURES} in row c), "
+        f"trained on {TRAIN_ROWS:,} rows; MLflow on a SQLite tracking + registry store, artifacts in a temp folder",
         f"- medians over n repeats, ours and peer interleaved in one process after one warm-up each; "
         f"(a) uses a fresh registry home / MLflow store per repeat, created before the clock starts",
     ]

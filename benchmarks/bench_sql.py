@@ -19,7 +19,7 @@ floor, what reading the model's inputs out of the DataFrame costs DuckDB alone.
 Targets: gradient boosting full scan <= 1.1x raw, filtered <= 1.15x raw; logistic regression: our time
 minus the raw predict <= 1.5x the floor; the one-row query's overhead over the raw call < 20 ms.
 
-Every time is a median of 3 after one untimed warm-up, the cases interleaved (bench_registry's `interleave`:
+Every time is a median of 3 after one untimed warm-up, the cases interleaved (harness's `interleave`:
 garbage collection frozen, order rotated). The table goes to stdout, progress to stderr. Not part of the test
 run: it asserts that our answers equal the raw model's, never a time.
 """
@@ -35,15 +35,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
-
-from bench_registry import Case, OtherLoad, fmt_s, interleave, log
+from harness import Case, OtherLoad, fmt_s, interleave, load_note, log, mreg_registry
 
 N_FEATURES = 20
 FEATURES = [f"f{i}" for i in range(N_FEATURES)]
-LOAD_AT_START = os.getloadavg() if hasattr(os, "getloadavg") else None
 
 
 @dataclass
@@ -100,8 +95,6 @@ def main(argv=None) -> int:
     import pandas as pd
     import sklearn
 
-    from jupyter_mreg import Session
-    from jupyter_mreg.registry import Registry
     from jupyter_mreg.sql import execute
 
     tmp = Path(tempfile.mkdtemp(prefix="mreg-bench-sql-", dir=args.tmp))
@@ -112,8 +105,8 @@ def main(argv=None) -> int:
         models = train(20_000 if not args.quick else 5_000)
         df, _ = make_data(rows)
         one = df.head(1).copy()
-        session = Session.builder.configs({"home": str(tmp / "registry")}).create()
-        reg = Registry(session=session, database_name="BENCH", schema_name="SQL")
+        reg = mreg_registry(tmp / "registry", "BENCH", "SQL")
+        session = reg.session
         for name, model in models.items():
             reg.log_model(model, model_name=name, version_name="v1", sample_input_data=df[FEATURES].head())
         namespace = {"df": df, "one": one}
@@ -157,14 +150,10 @@ def main(argv=None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
     share = meter.share()
-    load_end = os.getloadavg() if hasattr(os, "getloadavg") else None
     print(f"jupyter_mreg SQL benchmark: {rows:,} rows x {N_FEATURES} float features, median of {args.repeats} "
           f"after a warm-up; Python {platform.python_version()}, pandas {pd.__version__}, scikit-learn "
           f"{sklearn.__version__}, DuckDB {duckdb.__version__}, {os.cpu_count()} CPUs.")
-    if LOAD_AT_START and load_end:
-        print(f"Load average (1/5/15 min): {'/'.join(f'{x:.2f}' for x in LOAD_AT_START)} at start, "
-              f"{'/'.join(f'{x:.2f}' for x in load_end)} at end"
-              + (f"; other processes used {share:.0%} of the machine meanwhile." if share is not None else "."))
+    print(f"Machine: {load_note({} if share is None else {'whole run': share})}")
     print()
     print("| model | query | rows scored | ours | raw predict | DuckDB floor | ours/raw | (ours − raw)/floor | "
           "target | result |")

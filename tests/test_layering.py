@@ -97,3 +97,33 @@ def test_the_private_use_finder_finds_them(tmp_path):
 
 # Private members of the registry objects that other layers once reached for.
 _REGISTRY_PRIVATES = {"_change_metadata", "_row", "_files", "_qn", "_version", "_manifest", "_publish"}
+
+
+def _modules_after(code: str, watched: tuple[str, ...]) -> list[str]:
+    probe = f"import sys; {code}; print([m for m in {watched!r} if m in sys.modules])"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return eval(result.stdout.strip())  # a list of str printed by the probe above
+
+
+def test_session_import_loads_no_catalog_or_store():
+    # The package __init__ files resolve names on first use: a Session alone needs none of these.
+    watched = ("pandas", "sqlalchemy", "fsspec", "yaml", "sqlite3", "jupyter_mreg.store", "jupyter_mreg.registry.model")
+    assert _modules_after("from jupyter_mreg import Session", watched) == []
+    assert _modules_after("from jupyter_mreg.registry import Session", watched) == []
+
+
+def test_registry_import_leaves_the_store_backends_until_a_session_opens_them():
+    # fsspec, sqlite3 and the checker load when a Session first opens its catalog or artifact store.
+    watched = ("fsspec", "sqlite3", "yaml", "jupyter_mreg.store.artifacts", "jupyter_mreg.store.catalog",
+               "jupyter_mreg.store.check")
+    assert _modules_after("from jupyter_mreg.registry import Registry", watched) == []
+
+
+def test_lazy_store_names_are_the_functions_whichever_is_asked_first():
+    # `store.check` is both a submodule and the function it defines: the function must win, as it did when
+    # store/__init__.py imported it eagerly.
+    probe = ("import types; from jupyter_mreg.store import collect_garbage; from jupyter_mreg.store import check; "
+             "import jupyter_mreg.store as s; print(callable(check), isinstance(check, types.ModuleType), "
+             "s.check is check, s.collect_garbage is collect_garbage)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["True", "False", "True", "True"]

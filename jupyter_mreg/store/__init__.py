@@ -2,27 +2,44 @@
 artifact store (a local folder or any fsspec URL, see `backends/`), with atomic publish, integrity hashes
 and garbage collection.
 
-Knows nothing about frameworks, SQL magics or UI. Its names load on first use (SQLAlchemy and fsspec cost
-more to import than a notebook's `from jupyter_mreg import Session` should).
+Knows nothing about frameworks, SQL magics or UI. The names load on first use (module `__getattr__`):
+importing one submodule (e.g. `store.tables`) does not import fsspec, sqlite3 or the checker with it.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-_HOMES = {
-    "ArtifactStore": "artifacts",
-    "Catalog": "catalog", "finish_upload": "catalog", "pending_upload": "catalog",
-    "CheckReport": "check", "check": "check", "collect_garbage": "check",
+if TYPE_CHECKING:
+    from .artifacts import ArtifactStore
+    from .catalog import Catalog, finish_upload, pending_upload
+    from .check import CheckReport, check, collect_garbage
+
+_LAZY = {
+    "ArtifactStore": ".artifacts",
+    "Catalog": ".catalog",
+    "finish_upload": ".catalog",
+    "pending_upload": ".catalog",
+    "CheckReport": ".check",
+    "check": ".check",
+    "collect_garbage": ".check",
 }
-__all__ = sorted(_HOMES)
+
+__all__ = ["ArtifactStore", "Catalog", "CheckReport", "check", "collect_garbage", "finish_upload", "pending_upload"]
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    home = importlib.import_module(f"{__name__}.{_HOMES[name]}")
-    # Bind every name of that module now: importing `check.py` made `check` the module, not the function.
-    globals().update({n: getattr(home, n) for n, h in _HOMES.items() if h == _HOMES[name]})
-    return globals()[name]
+    if name in _LAZY:
+        module = importlib.import_module(_LAZY[name], __name__)
+        # Bind every name of that submodule: importing `.check` sets this package's `check` to the submodule,
+        # and the function of that name must win, as it did when this file imported it eagerly.
+        for exported, where in _LAZY.items():
+            if where == _LAZY[name]:
+                globals()[exported] = getattr(module, exported)
+        return globals()[name]
+    raise AttributeError(f"module 'jupyter_mreg.store' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jupyter_mreg.errors import InvalidArgumentError, NotFoundError
+from jupyter_mreg.errors import DataValidationError, InvalidArgumentError, NotFoundError
 from jupyter_mreg.inference.runner import run_method, select_method
 from jupyter_mreg.model.packaging.package import load_package, save_package
 
@@ -48,3 +48,27 @@ def test_partition_column_needs_a_partitioned_method(saved, churn):
     method = select_method(manifest.methods, "predict", "")
     with pytest.raises(InvalidArgumentError, match="is not partitioned"):
         run_method(model, manifest.model_type, method, churn[0], partition_column="age")
+
+
+def test_a_frame_matching_the_signature_and_one_needing_work_give_the_same_predictions(saved, churn, pipe):
+    model, manifest = saved
+    method = select_method(manifest.methods, "predict_proba", "")
+    X = churn[0]
+    expected = pipe.predict_proba(X)
+    matching = run_method(model, manifest.model_type, method, X)  # validated without a copy
+    shuffled = X[["tenure", "age", "income"]].assign(city="x")  # reordered, one extra column
+    widened = X.astype({"age": "int16"})  # any integer dtype is an INT64 feature
+    nullable = X.astype({"age": "Int64"})  # handed to the model as numpy
+    for frame in (matching, *(run_method(model, manifest.model_type, method, f) for f in
+                              (shuffled, widened, nullable))):
+        assert list(frame.columns) == list(matching.columns)
+        np.testing.assert_allclose(frame.to_numpy(), expected)
+
+
+def test_a_wrong_dtype_is_refused_with_the_feature_and_the_fix(saved, churn):
+    model, manifest = saved
+    method = select_method(manifest.methods, "predict", "")
+    with pytest.raises(DataValidationError, match=(
+            r"feature 'age' of method predict expects INT64 but the column 'age' has dtype float64\. "
+            r"Convert it with df\['age'\] = df\['age'\]\.round\(\)\.astype\('int64'\)")):
+        run_method(model, manifest.model_type, method, churn[0].astype({"age": "float64"}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,11 @@ def format_output(
         raise SignatureError(f"{where} returned None, but its signature declares the outputs {listing(names)}. {fix}")
 
     single_tensor = len(outputs) == 1 and outputs[0].shape is not None
-    if isinstance(result, np.ndarray) and result.ndim >= 2 and single_tensor:
+    if isinstance(result, np.ndarray) and result.ndim == 1 and len(names) == 1 and result.dtype.kind in "biuf":
+        # One output, one number per row (`predict` of most models): the frame the general path below builds
+        # (`to_frame`, numbered, then renamed by position), made in one step on the array itself (no copy).
+        df = pd.DataFrame(result.reshape(-1, 1), columns=_labels(tuple(names)).view(), copy=False)
+    elif isinstance(result, np.ndarray) and result.ndim >= 2 and single_tensor:
         df = pd.DataFrame({names[0]: list(result)})
     elif isinstance(result, (list, tuple)) and n_rows is not None and len(result) == len(names) != n_rows and all(
         isinstance(a, np.ndarray) and a.ndim >= 1 and len(a) == n_rows for a in result
@@ -63,6 +68,14 @@ def format_output(
             "row count may differ."
         )
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _labels(names: tuple[str, ...]) -> pd.Index:
+    """The column labels `names`, built once: a str Index costs pandas about 0.1 ms (it is stored in Arrow),
+    which a `run()` would pay on every call. Callers take a `.view()`, so a frame renaming its own
+    `columns.name` leaves this one alone."""
+    return pd.Index(list(names))
 
 
 def _name_outputs(df: pd.DataFrame, names: list[str], where: str, fix: str) -> pd.DataFrame:

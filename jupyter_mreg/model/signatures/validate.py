@@ -113,8 +113,37 @@ def validate_input(
     extra columns dropped. Nullable numeric columns are handed on as numpy (float64 + NaN when they hold
     nulls). `strict=True` adds range checks (integer widths, float32). Raises DataValidationError.
     """
-    ctx = ValidationContext(function_name, strict)
     df, named = to_frame(data, "input_feature", DataValidationError)
+    if named and not strict and _fits_as_is(df, signature.inputs):
+        return df
+    return _validate_frame(df, named, signature, strict, function_name)
+
+
+def _fits_as_is(df: pd.DataFrame, features: list) -> bool:
+    """Whether `_validate_frame` would hand `df` back untouched without looking at any values: its labels
+    are the features' names in order, and every column has a plain numpy dtype of its scalar feature's
+    family (`_FAST_KINDS`). Those are the general path's own tests, done once for the whole frame (one
+    `df.dtypes`, no per-column Series), so a frame that passes gets the same answer; any other frame, or
+    any error, is left to the general path and its messages. Not for strict validation (it reads values).
+    """
+    columns = df.columns
+    if not features or len(columns) != len(features) or _is_positional(columns):
+        return False
+    if columns.tolist() != [f.name for f in features]:
+        return False
+    for feature, dtype in zip(features, df.dtypes.tolist()):
+        if not isinstance(feature, FeatureSpec) or feature.shape is not None:
+            return False
+        if not isinstance(dtype, np.dtype) or dtype.kind not in _FAST_KINDS[feature.dtype]:
+            return False
+    return True
+
+
+def _validate_frame(
+    df: pd.DataFrame, named: bool, signature: ModelSignature, strict: bool, function_name: str
+) -> pd.DataFrame:
+    """`validate_input`'s general path: match columns to features, check each, convert where needed."""
+    ctx = ValidationContext(function_name, strict)
     features = signature.inputs
     names = [f.name for f in features]
     columns = df.columns
@@ -133,7 +162,7 @@ def validate_input(
     else:
         positions = _match_columns(df, names, ctx)
 
-    dtypes = df.dtypes
+    dtypes = df.dtypes.tolist()  # one list, not a Series lookup per column
     conversions: dict[int, Any] = {}
     for out_pos, (feature, pos) in enumerate(zip(features, positions)):
         col = columns[pos]
@@ -141,7 +170,7 @@ def validate_input(
             check_array(feature, col, df.iloc[:, pos], ctx)
             continue
         assert isinstance(feature, FeatureSpec)
-        dtype = dtypes.iloc[pos]
+        dtype = dtypes[pos]
         # Plain numpy columns of the right family need no look at the data unless strict.
         if isinstance(dtype, np.dtype) and not strict and dtype.kind in _FAST_KINDS[feature.dtype]:
             continue
