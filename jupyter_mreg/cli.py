@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from jupyter_mreg import store
+from jupyter_mreg.registry.session import Session
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m jupyter_mreg",
@@ -27,9 +30,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from jupyter_mreg.registry.session import Session
-    from jupyter_mreg.store import check
-
     config = {k: v for k, v in {"home": args.home, "catalog_url": args.catalog_url,
                                 "artifacts_url": args.artifacts_url}.items() if v}
     session = Session(config)
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"No registry at {session.home}: there is no catalog.db there. Pass --home (or set MREG_HOME) to "
               "the folder you gave Session's `home`.", file=sys.stderr)
         return 2
-    report = check(session.catalog, session.artifacts, repair=args.repair, verify=args.verify,
+    report = store.check(session.catalog, session.artifacts, repair=args.repair, verify=args.verify,
                    grace_seconds=args.grace_seconds)
     print(f"Registry at {session.home}")
     for line in report.repaired:

@@ -21,7 +21,9 @@ ALLOWED = {
 def _imports(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module:
+        if isinstance(node, ast.ImportFrom) and node.module == "jupyter_mreg":  # from jupyter_mreg import store
+            names = [f"jupyter_mreg.{a.name}" for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
             names = [node.module]
         elif isinstance(node, ast.Import):
             names = [a.name for a in node.names]

@@ -364,7 +364,8 @@ def set_alias(session: Any, qn: QualifiedName, version: str, alias_name: str) ->
     if alias.startswith('"'):
         raise InvalidArgumentError(f"Alias {alias_name!r} must be a valid unquoted identifier, e.g. PRODUCTION.")
     if alias in q.SYSTEM_ALIASES:
-        raise InvalidArgumentError(f"Alias {alias} is a system alias ({', '.join(q.SYSTEM_ALIASES)}) and cannot be set.")
+        raise InvalidArgumentError(f"Alias {alias} is a system alias ({', '.join(q.SYSTEM_ALIASES)}) and cannot be "
+                                   "set.")
     with _change(session) as tx:
         row = tx.version(qn, version)
         if q.version_row(tx.conn, row.model_id, alias) is not None:

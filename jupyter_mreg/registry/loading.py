@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from jupyter_mreg.errors import EnvironmentMismatchError
+from jupyter_mreg.model import environment
 from jupyter_mreg.model.packaging.manifest import Manifest
+from jupyter_mreg.model.packaging.package import load_package
 
 _CACHE_SIZE = 8
 _cache: OrderedDict[tuple, Any] = OrderedDict()
@@ -47,8 +49,6 @@ def unpack(session: Any, files: dict[str, tuple[str, int]], dest: Path) -> Path:
 
 def check_environment(manifest: Manifest, *, force: bool, what: str) -> None:
     """Refuse (or, with `force`, warn) when the running environment differs from the recorded one."""
-    from jupyter_mreg.model import environment
-
     errors, notes = environment.check_environment(manifest.environment)
     for note in notes:
         warnings.warn(f"{what}: {note}", RuntimeWarning, stacklevel=3)
@@ -70,8 +70,6 @@ def load_version(session: Any, key: tuple, files: Callable[[], dict[str, tuple[s
                 _cache.move_to_end(cache_key)
                 return _cache[cache_key]
     check_environment(manifest, force=force, what=what)
-    from jupyter_mreg.model.packaging.package import load_package
-
     with _unpack_lock:  # two threads loading the same version would race for its folder
         obj = _unpack_and_load(session, key, files, manifest, options, partial(load_package, force=force, what=what))
     if use_cache:

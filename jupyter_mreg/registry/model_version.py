@@ -15,12 +15,19 @@ import pandas as pd
 from jupyter_mreg._lazy import lazy_module
 from jupyter_mreg.errors import InvalidArgumentError, MetricNotFoundError, MregError
 from jupyter_mreg.model.packaging.manifest import Manifest
+from jupyter_mreg.model.task import Task
 from jupyter_mreg.registry import metadata as md
+from jupyter_mreg.registry.html import version_card
 from jupyter_mreg.registry.identifiers import QualifiedName
 
-# The catalog's modules load SQLAlchemy: on first use, not when a notebook imports the registry.
+# Imported on first use, not when a notebook imports the registry: the catalog's modules load SQLAlchemy,
+# the others our signature and environment code (about 60 ms together).
 changes = lazy_module("jupyter_mreg.registry.changes")
 q = lazy_module("jupyter_mreg.registry.queries")
+environment = lazy_module("jupyter_mreg.model.environment")
+loading = lazy_module("jupyter_mreg.registry.loading")
+model_signature = lazy_module("jupyter_mreg.model.model_signature")
+runner = lazy_module("jupyter_mreg.inference.runner")
 
 
 class ModelVersion:
@@ -49,9 +56,11 @@ class ModelVersion:
     def manifest(self) -> Manifest:
         """The package manifest: methods, signatures, environment, handler data (immutable)."""
         if self._manifest is None:
-            self._manifest = Manifest.from_dict(json.loads(self._row(with_manifest=True).manifest),
-                                                f"The catalog's manifest of {self._what()}")
+            self._keep_manifest(self._row(with_manifest=True))
         return self._manifest
+
+    def _keep_manifest(self, row) -> None:
+        self._manifest = Manifest.from_dict(json.loads(row.manifest), f"The catalog's manifest of {self._what()}")
 
     # --- names and comment --------------------------------------------------------------------------
     @property
@@ -112,24 +121,18 @@ class ModelVersion:
     # --- functions and task -------------------------------------------------------------------------
     def show_functions(self) -> list[dict]:
         """Each method: name, target_method, target_method_function_type, signature, is_partitioned."""
-        from jupyter_mreg.model.model_signature import ModelSignature
-
         return [{"name": m.name, "target_method": m.target_method,
                  "target_method_function_type": m.function_type,
-                 "signature": ModelSignature.from_dict(m.signature),
+                 "signature": model_signature.ModelSignature.from_dict(m.signature),
                  "is_partitioned": m.is_partitioned} for m in self.manifest.methods]
 
-    def get_model_task(self):
-        from jupyter_mreg.model.task import Task
-
+    def get_model_task(self) -> Task:
         return Task(self.manifest.task)
 
     def environment(self):
         """What this version needs to run: `.requirements_txt` and `.environment_yml` texts (`.write(folder)`
         writes both), the Python version, and the packages it was built with and declared."""
-        from jupyter_mreg.model.environment import ModelEnvironment
-
-        return ModelEnvironment.from_record(self.manifest.environment)
+        return environment.ModelEnvironment.from_record(self.manifest.environment)
 
     # --- using the model ------------------------------------------------------------------------------
     def _files(self, version_id: int) -> dict[str, tuple[str, int]]:
@@ -137,14 +140,12 @@ class ModelVersion:
             return q.version_files(conn, version_id)
 
     def _load(self, *, force: bool, options: dict | None, use_cache: bool) -> Any:
-        from jupyter_mreg.registry.loading import load_version
-
         row = self._row(with_manifest=self._manifest is None)
         if self._manifest is None:  # from the same row: one catalog read for the whole load
-            self._manifest = Manifest.from_dict(json.loads(row.manifest), f"The catalog's manifest of {self._what()}")
+            self._keep_manifest(row)
         key = (row.id, row.created_on.strftime("%Y%m%d%H%M%S%f"))
-        return load_version(self._session, key, lambda: self._files(row.id), self.manifest, what=self._what(),
-                            force=force, options=options, use_cache=use_cache)
+        return loading.load_version(self._session, key, lambda: self._files(row.id), self.manifest,
+                                    what=self._what(), force=force, options=options, use_cache=use_cache)
 
     def load(self, *, force: bool = False, options: dict | None = None) -> Any:
         """The original Python object. Refuses when the environment differs from the recorded one, listing
@@ -155,13 +156,11 @@ class ModelVersion:
             strict_input_validation: bool = False, params: dict | None = None) -> pd.DataFrame:
         """Call a method on `X` in this process. pandas in, pandas out: the output columns only, in input
         row order (a partitioned method returns its outputs plus the partition column)."""
-        from jupyter_mreg.inference.runner import run_method, select_method
-
         where = f"{self._qn} version {self._version}"
-        method = select_method(self.manifest.methods, function_name, where)
+        method = runner.select_method(self.manifest.methods, function_name, where)
         model = self._load(force=False, options=None, use_cache=True)
-        return run_method(model, self.manifest.model_type, method, X, partition_column=partition_column,
-                          strict_input_validation=strict_input_validation, params=params, where=where)
+        return runner.run_method(model, self.manifest.model_type, method, X, partition_column=partition_column,
+                                 strict_input_validation=strict_input_validation, params=params, where=where)
 
     def export(self, target_path: str | os.PathLike) -> None:
         """Copy the version's files (verified) into `target_path`, which must be empty or not exist."""
@@ -185,8 +184,6 @@ class ModelVersion:
         return hash((self._qn, self._version))
 
     def _repr_html_(self) -> str:
-        from jupyter_mreg.registry.html import version_card
-
         try:
             return version_card(self)
         except MregError as exc:

@@ -17,11 +17,12 @@ from jupyter_mreg.registry.metadata import dump_metadata, metrics_metadata
 from jupyter_mreg.registry.model import Model
 from jupyter_mreg.registry.model_version import ModelVersion
 
-# The catalog's and the store's modules load SQLAlchemy and fsspec: on first use, not at import.
+# Imported on first use, not at import: the catalog's and the store's modules load SQLAlchemy and fsspec.
 catalog_reads = lazy_module("jupyter_mreg.registry.catalog_reads")
 changes = lazy_module("jupyter_mreg.registry.changes")
 q = lazy_module("jupyter_mreg.registry.queries")
 uploads = lazy_module("jupyter_mreg.store.catalog")
+package = lazy_module("jupyter_mreg.model.packaging.package")  # and our save code, with every handler's module
 
 
 class Registry:
@@ -123,11 +124,9 @@ class Registry:
         if version is not None:
             self._refuse_duplicate(qn, version)
         metadata = dump_metadata(metrics_metadata(metrics or {}))
-        from jupyter_mreg.model.packaging.package import save_package  # deferred: imports every handler's module
-
         staging = Path(tempfile.mkdtemp(prefix="mreg-log-"))
         try:
-            manifest = save_package(
+            manifest = package.save_package(
                 model, staging, signatures=signatures, sample_input_data=sample_input_data,
                 conda_dependencies=conda_dependencies, pip_requirements=pip_requirements,
                 python_version=python_version, target_platforms=target_platforms, user_files=user_files,

@@ -15,8 +15,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from jupyter_mreg._lazy import lazy_module
 from jupyter_mreg.errors import InvalidArgumentError
 from jupyter_mreg.registry.identifiers import parse_identifier
+
+store = lazy_module("jupyter_mreg.store")  # SQLAlchemy and fsspec load when a session first opens its storage
 
 CONFIG_KEYS = ("home", "catalog_url", "artifacts_url", "role", "user", "database", "schema")
 DEFAULT_ROLE = "PUBLIC"
@@ -93,9 +96,7 @@ class Session:
         """The catalog (`jupyter_mreg.store.Catalog`), created and migrated on first use."""
         with self._open_lock:
             if self._catalog is None:
-                from jupyter_mreg.store import Catalog
-
-                self._catalog = Catalog(self.catalog_url)
+                self._catalog = store.Catalog(self.catalog_url)
             return self._catalog
 
     @property
@@ -103,9 +104,7 @@ class Session:
         """The content-addressed artifact store (`jupyter_mreg.store.ArtifactStore`)."""
         with self._open_lock:
             if self._artifacts is None:
-                from jupyter_mreg.store import ArtifactStore
-
-                self._artifacts = ArtifactStore(self.artifacts_url)
+                self._artifacts = store.ArtifactStore(self.artifacts_url)
             return self._artifacts
 
     @property

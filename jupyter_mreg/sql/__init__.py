@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from jupyter_mreg.sql.runner import run_cell
+
 __all__ = ["execute"]
 
 
@@ -25,6 +27,4 @@ def execute(sql: str, namespace: dict | None = None, *, session: Any = None, par
     `MregError`), whose `render()` points at the line and column. `limit` caps the rows of every query
     that has no LIMIT of its own (the magic's `autolimit`).
     """
-    from jupyter_mreg.sql.runner import run_cell
-
     return run_cell(sql, namespace, session=session, params=params, limit=limit)

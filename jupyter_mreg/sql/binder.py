@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from jupyter_mreg.errors import MregError
+from jupyter_mreg.inference.runner import select_method
+from jupyter_mreg.model.model_signature import ModelSignature
 from jupyter_mreg.registry.identifiers import parse_identifier, to_identifier
 from jupyter_mreg.sql.dialect import ModelRef, position
 from jupyter_mreg.sql.errors import SqlError
@@ -41,9 +43,7 @@ class Target:
         return (self.version.fully_qualified_model_name, self.version.version_name, self.method.name)
 
     @cached_property
-    def signature(self):
-        from jupyter_mreg.model.model_signature import ModelSignature
-
+    def signature(self) -> ModelSignature:
         return ModelSignature.from_dict(self.method.signature)
 
     @property
@@ -214,8 +214,6 @@ class Resolver:
                              node) from None
 
     def _method(self, mv: Any, func: exp.Anonymous) -> Target:
-        from jupyter_mreg.inference.runner import select_method
-
         raw = func.this
         if isinstance(raw, exp.Identifier):
             name = to_identifier(raw.this) if raw.quoted else raw.this.upper()

@@ -19,6 +19,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
+from jupyter_mreg.model.model_signature import FeatureSpec
 from jupyter_mreg.sql import diagnose, scoring
 from jupyter_mreg.sql.binder import ModelCall, Target, bind_args
 from jupyter_mreg.sql.dialect import position
@@ -439,8 +440,6 @@ def _signature(n: int):
 # --- types of a method's OBJECT --------------------------------------------------------------------------------
 def struct_type(target: Target) -> pa.DataType:
     """The Arrow STRUCT a scalar method returns, from its signature's outputs."""
-    from jupyter_mreg.model.model_signature import FeatureSpec
-
     fields = []
     for spec in target.signature.outputs:
         base = _ARROW.get(spec.dtype.name, pa.string()) if isinstance(spec, FeatureSpec) else pa.string()

@@ -28,6 +28,8 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_loca
 from traitlets import Bool, Int
 
 from jupyter_mreg.errors import MregError
+from jupyter_mreg.registry.session import Session
+from jupyter_mreg.sql import execute
 from jupyter_mreg.sql.errors import SqlError
 
 _OPTION = re.compile(r"\s*(?P<flag>-o|--out|-s|--session)(?:\s*=\s*|\s+)(?P<value>[^\s;]+)")
@@ -82,8 +84,6 @@ class MregMagic(Magics):
         user_ns = self.shell.user_ns
         namespace = user_ns if local_ns is None or local_ns is user_ns else {**user_ns, **local_ns}
         session = self._session(options.get("session"), namespace)
-        from jupyter_mreg.sql import execute
-
         try:
             result = execute(sql, namespace, session=session, limit=self.autolimit or None)
         except MregError as exc:
@@ -105,8 +105,6 @@ class MregMagic(Magics):
     def _session(name: str | None, namespace: dict) -> Any:
         if name is None:
             return None
-        from jupyter_mreg.registry.session import Session
-
         if name not in namespace:
             raise UsageError(f"-s {name}: the notebook has no variable {name}. Create one first, e.g. "
                              f'{name} = Session.builder.configs({{"home": "..."}}).create()')

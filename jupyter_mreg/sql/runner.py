@@ -6,8 +6,15 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
+from jupyter_mreg._lazy import lazy_module
+from jupyter_mreg.registry.session import Session
 from jupyter_mreg.sql.context import SqlContext
 from jupyter_mreg.sql.errors import SqlError
+from jupyter_mreg.sql.templating import render
+
+# Loaded by the first statement of their kind: the query engine brings DuckDB, the DDL the registry's catalog.
+ddl = lazy_module("jupyter_mreg.sql.ddl")
+query = lazy_module("jupyter_mreg.sql.query")
 
 # First keyword of a statement the registry answers (everything else is a query for DuckDB).
 DDL_KEYWORDS = frozenset({"SHOW", "ALTER", "DROP", "CREATE", "USE", "GRANT", "REVOKE", "DESCRIBE", "DESC", "COMMENT"})
@@ -40,16 +47,12 @@ class Statement(NamedTuple):
 def run_cell(sql: str, namespace: dict | None, *, session: Any = None, params: dict | None = None,
              limit: int | None = None) -> Any:
     """See `jupyter_mreg.sql.execute`."""
-    from jupyter_mreg.sql.templating import render
-
     values = {**(namespace or {}), **(params or {})}
     text = render(sql, values)
     statements = split_statements(text)
     if not statements:
         raise SqlError("The cell holds no SQL statement: write a query (SELECT ...) or a command (SHOW MODELS).")
     if session is None:
-        from jupyter_mreg.registry.session import Session
-
         session = Session.builder.getOrCreate()
     ctx = SqlContext(session=session, namespace=namespace if namespace is not None else {}, params=values)
     result = None
@@ -70,11 +73,7 @@ def run_statement(statement: Statement | str, ctx: SqlContext) -> Any:
             raise SqlError(f"Expected one SQL statement, found {len(found)}.", sql=statement)
         statement = found[0]
     if statement.keyword in DDL_KEYWORDS:
-        from jupyter_mreg.sql import ddl
-
         return ddl.run(statement.text, ctx)
-    from jupyter_mreg.sql import query
-
     return query.run(statement.text, ctx)
 
 
