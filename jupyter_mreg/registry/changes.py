@@ -100,13 +100,12 @@ class _Transaction:
                model: str | None = None, version: str | None = None, **details: Any) -> Change:
         """Append `action` to the audit trail (in this transaction) and remember it for the subscribers."""
         session = self.session
-        change = Change(action, database, schema, model, version, json.loads(json.dumps(details, default=str)),
-                        session.get_current_user(), session.get_current_role(), q.now(),
-                        session.catalog.display_url)
+        text = json.dumps(details, default=str, sort_keys=True)
+        change = Change(action, database, schema, model, version, json.loads(text), session.get_current_user(),
+                        session.get_current_role(), q.now(), session.catalog.display_url)
         self.conn.execute(t.history.insert().values(
             event_time=change.event_time, user=change.user, role=change.role, action=action,
-            database_name=database, schema_name=schema, model_name=model, version_name=version,
-            details=json.dumps(details, default=str, sort_keys=True)))
+            database_name=database, schema_name=schema, model_name=model, version_name=version, details=text))
         self.changes.append(change)
         return change
 
