@@ -27,8 +27,8 @@ from jupyter_mreg.model.handlers import find_handler, get_handler
 from jupyter_mreg.model.packaging.devices import resolve_load_options
 from jupyter_mreg.model.packaging.files import activate_code_paths, copy_code_paths, copy_user_files
 from jupyter_mreg.model.packaging.json_values import plain
-from jupyter_mreg.model.packaging.manifest import Manifest, manifest_signatures, read_manifest, write_manifest
-from jupyter_mreg.model.packaging.methods import function_name, method_entries, resolve_methods
+from jupyter_mreg.model.packaging.manifest import Manifest, read_manifest, write_manifest
+from jupyter_mreg.model.packaging.methods import function_name, manifest_signatures, method_entries, resolve_methods
 from jupyter_mreg.model.packaging.options import (recorded_options, resolve_target_platforms, resolve_task,
                                                   validate_ext_modules, validate_options)
 from jupyter_mreg.model.packaging.pickling import pickled_by_value
