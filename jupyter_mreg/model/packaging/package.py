@@ -22,7 +22,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from jupyter_mreg.errors import EnvironmentMismatchError, InvalidArgumentError, SignatureError
+from jupyter_mreg.errors import EnvironmentMismatchError, InvalidArgumentError, MregError, SignatureError
+from jupyter_mreg.model import environment
+from jupyter_mreg.model.environment import parse_requirement
 from jupyter_mreg.model.handlers import find_handler, get_handler
 from jupyter_mreg.model.packaging.devices import resolve_load_options
 from jupyter_mreg.model.packaging.files import activate_code_paths, copy_code_paths, copy_user_files
@@ -106,8 +108,6 @@ def save_package(
             stacklevel=2,
         )
 
-    from jupyter_mreg.model import environment
-
     env = environment.capture(
         handler.modules(model),
         conda_dependencies=conda_dependencies,
@@ -157,9 +157,6 @@ def _with_declared(user: Any, declared: list[str]) -> Any:
     name (the user's choice wins). Unreadable user entries are left for `environment.capture` to report."""
     if not declared:
         return user
-    from jupyter_mreg.errors import MregError
-    from jupyter_mreg.model.environment import parse_requirement
-
     mine = [user] if isinstance(user, str) else list(user or [])
     named = set()
     for text in mine:
