@@ -40,7 +40,8 @@ from jupyter_mreg.errors import (InvalidArgumentError, MregError, NotFoundError,
 from jupyter_mreg.model.environment import parse_requirement
 from jupyter_mreg.model.environment.local_modules import distributions_by_top_level
 from jupyter_mreg.model.handlers.base import ModelHandler
-from jupyter_mreg.model.model_signature import DataType, FeatureGroupSpec, FeatureSpec, ModelSignature, ParamSpec
+from jupyter_mreg.model.signatures.specs import FeatureGroupSpec, FeatureSpec, ModelSignature, ParamSpec
+from jupyter_mreg.model.signatures.types import DataType
 
 _FOLDER = "mlflow_model"
 _URI_PREFIXES = ("runs:/", "models:/", "mlflow-artifacts:/")

@@ -30,7 +30,8 @@ from typing import Any, ClassVar
 
 from jupyter_mreg.errors import InvalidArgumentError, UnsupportedModelError
 from jupyter_mreg.model.handlers.base import ModelHandler
-from jupyter_mreg.model.model_signature import DataType, FeatureSpec, ModelSignature
+from jupyter_mreg.model.signatures.specs import FeatureSpec, ModelSignature
+from jupyter_mreg.model.signatures.types import DataType
 
 _MODEL_FILE = "model.json"
 _SEED = 0  # any constant: what matters is that every call uses the same one

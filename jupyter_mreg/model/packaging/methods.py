@@ -10,9 +10,9 @@ from typing import Any
 
 from jupyter_mreg.errors import InvalidArgumentError, MregError, SignatureError
 from jupyter_mreg.model.packaging.json_values import plain
-from jupyter_mreg.model.model_signature import ModelSignature
 from jupyter_mreg.model.packaging.manifest import Manifest, MethodInfo
 from jupyter_mreg.model.packaging.options import function_type
+from jupyter_mreg.model.signatures.specs import ModelSignature
 
 
 def resolve_methods(model: Any, handler: type, options: dict, signatures: dict | None) -> list[str]:
