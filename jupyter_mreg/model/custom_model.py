@@ -499,6 +499,8 @@ def get_method_params(cls_or_obj: Any, method: str) -> list[ParamSpec]:
     int → INT64, float → DOUBLE, str → STRING, bool → BOOL, bytes → BYTES, datetime → TIMESTAMP_NTZ;
     `list[T]` gives shape (-1,). `Optional[T]` allows a default of None.
     """
+    # deferred: model_signature imports numpy and pandas, and this module (jupyter_mreg.custom_model, what a
+    # notebook imports to define a model class) stays cheap to import, as its docstring promises.
     from jupyter_mreg.model.model_signature import DataType, ParamSpec
 
     func = _decorated(cls_or_obj, method)

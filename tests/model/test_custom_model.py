@@ -219,6 +219,26 @@ def test_keyword_only_parameters_become_param_specs() -> None:
     assert custom_model.get_method_params(Scaler, "totals") == []
 
 
+def test_importing_custom_model_imports_no_numpy_or_pandas() -> None:
+    """As its docstring promises: the signature module (numpy, pandas) loads when a signature is needed."""
+    code = textwrap.dedent(
+        """
+        import sys
+        from jupyter_mreg import custom_model
+
+        class M(custom_model.CustomModel):
+            @custom_model.inference_api
+            def predict(self, df: "pd.DataFrame", *, scale: float = 1.0) -> "pd.DataFrame":
+                return df
+
+        print([m for m in ("numpy", "pandas") if m in sys.modules])
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+
+
 # --- handler: discovery --------------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+from jupyter_mreg.errors import EnvironmentMismatchError
 from jupyter_mreg.model.task import Task
 
 
@@ -108,8 +109,6 @@ def import_recorded_class(meta: dict, framework: str) -> type:
     ModuleNotFoundError says which module is missing; a class gone from its module is an
     `EnvironmentMismatchError` with the fix)."""
     import importlib
-
-    from jupyter_mreg.errors import EnvironmentMismatchError
 
     obj: Any = importlib.import_module(meta["module"])
     for part in meta["qualname"].split("."):

@@ -32,7 +32,10 @@ from pathlib import Path, PurePath
 from typing import Any, ClassVar, Iterable
 
 from jupyter_mreg.errors import EnvironmentMismatchError, InvalidArgumentError, UnsupportedModelError
+from jupyter_mreg.model.custom_model import (CustomModel, ModelContext, inference_methods, is_async_method,
+                                             is_partitioned)
 from jupyter_mreg.model.environment.local_modules import class_code_modules, local_code_modules
+from jupyter_mreg.model.handlers import find_handler, load_any, save_any
 from jupyter_mreg.model.handlers.base import ModelHandler
 from jupyter_mreg.model.packaging.pickling import pickled_by_value
 
@@ -50,14 +53,10 @@ class Handler(ModelHandler):
 
     @classmethod
     def can_handle(cls, model: Any) -> bool:
-        cm = sys.modules.get("jupyter_mreg.model.custom_model")
-        # Nothing can be a CustomModel before the module defining it was imported.
-        return cm is not None and isinstance(model, cm.CustomModel)
+        return isinstance(model, CustomModel)
 
     @classmethod
     def target_methods(cls, model: Any, options: dict) -> list[str]:
-        from jupyter_mreg.model.custom_model import inference_methods
-
         available = inference_methods(model)
         qual = type(model).__qualname__
         if not available:
@@ -81,16 +80,12 @@ class Handler(ModelHandler):
 
     @classmethod
     def function_info(cls, model: Any, method: str) -> dict:
-        from jupyter_mreg.model.custom_model import is_partitioned
-
         if is_partitioned(model, method):
             return {"function_type": "TABLE_FUNCTION", "is_partitioned": True}
         return {"function_type": "FUNCTION", "is_partitioned": False}
 
     @classmethod
     def modules(cls, model: Any) -> list[str]:
-        from jupyter_mreg.model.handlers import find_handler
-
         names = [n.split(".")[0] for n in class_code_modules(type(model))]
         context = getattr(model, "context", None)
         for ref in getattr(context, "model_refs", {}).values():
@@ -110,8 +105,6 @@ class Handler(ModelHandler):
         "models": {name: {"path": rel, "model_type", "handler"}}, "methods": {name: {"partitioned", "async"}}}`
         """
         import cloudpickle
-
-        from jupyter_mreg.model.custom_model import ModelContext, inference_methods, is_async_method, is_partitioned
 
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
@@ -175,9 +168,6 @@ class Handler(ModelHandler):
     @classmethod
     def load(cls, path: Path, meta: dict, options: dict) -> Any:
         """Rebuild the model: a new ModelContext over the loaded folder, then the class called again."""
-        from jupyter_mreg.model.custom_model import ModelContext
-        from jupyter_mreg.model.handlers import load_any
-
         path = Path(path)
         klass = _load_class(path / meta.get("class_file", CLASS_FILE), meta)
         artifacts = {name: str(path / a["path"]) for name, a in meta.get("artifacts", {}).items()}
@@ -258,8 +248,6 @@ def _save_artifacts(context: Any, path: Path, qual: str) -> dict[str, dict]:
 
 
 def _save_models(context: Any, path: Path, options: dict, qual: str) -> dict[str, dict]:
-    from jupyter_mreg.model.handlers import save_any
-
     meta: dict[str, dict] = {}
     folders = _folder_names(context.model_refs)
     sub_options = {k: v for k, v in options.items() if k == "_by_value_modules"}

@@ -26,6 +26,7 @@ from jupyter_mreg.errors import UnsupportedModelError
 from jupyter_mreg.model.handlers import tensors
 from jupyter_mreg.model.environment.local_modules import is_local_module
 from jupyter_mreg.model.packaging.pickling import pickled_by_value
+from jupyter_mreg.model.signatures.frames import tensor_to_numpy, to_pandas
 from jupyter_mreg.model.task import Task
 
 MODEL_FILE = "model.keras"
@@ -168,8 +169,6 @@ class Handler(tensors.TensorHandler):
             result = fn(x, verbose=0, **(params or {}))
         else:
             result = fn(x, **(params or {}))
-        from jupyter_mreg.model.signatures.frames import tensor_to_numpy
-
         return tensors.outputs_to_numpy(result, tensor_to_numpy)
 
 
@@ -268,8 +267,6 @@ def _check_reload(model: Any, path: Path, custom: dict, sample: Any, qual: str) 
     """Load the saved file back (with the custom objects) and compare predictions on the sample. Returns
     whether the compiled state reloads; raises `UnsupportedModelError` with the fix when the model does not."""
     import keras
-
-    from jupyter_mreg.model.signatures.frames import to_pandas
 
     fix = (f"Decorate {', '.join(sorted(custom))} with @keras.saving.register_keras_serializable() and give each a "
            "get_config() returning its constructor arguments (and from_config() when those are not plain values: "

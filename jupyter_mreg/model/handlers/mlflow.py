@@ -37,7 +37,11 @@ from typing import Any, ClassVar
 
 from jupyter_mreg.errors import (InvalidArgumentError, MregError, NotFoundError, SignatureError,
                                  UnsupportedModelError)
+from jupyter_mreg.model.environment import parse_requirement
+from jupyter_mreg.model.environment.local_modules import distributions_by_top_level
 from jupyter_mreg.model.handlers.base import ModelHandler
+from jupyter_mreg.model.signatures.specs import FeatureGroupSpec, FeatureSpec, ModelSignature, ParamSpec
+from jupyter_mreg.model.signatures.types import DataType
 
 _FOLDER = "mlflow_model"
 _URI_PREFIXES = ("runs:/", "models:/", "mlflow-artifacts:/")
@@ -407,8 +411,6 @@ def _pins(modules: list[str]) -> list[str]:
     """`name==version` of the distributions providing `modules` (spares MLflow's slow requirement inference)."""
     from importlib import metadata
 
-    from jupyter_mreg.model.environment.local_modules import distributions_by_top_level
-
     pins: list[str] = []
     by_top = distributions_by_top_level()
     for module in modules:
@@ -480,8 +482,6 @@ def _requirements_text(model: Any, options: dict) -> str:
 def _requirement_lines(text: str, what: str) -> list[str]:
     """The requirement lines of a requirements.txt: pip options (`-r`, `--index-url`) and comments are
     dropped; a line pip could not read is dropped with a warning."""
-    from jupyter_mreg.model.environment import parse_requirement
-
     out: list[str] = []
     keys: set[str] = set()
     for raw in text.splitlines():
@@ -506,8 +506,6 @@ def _requirement_lines(text: str, what: str) -> list[str]:
 
 def _signature(mlflow_sig: dict) -> Any:
     """Our ModelSignature from an MLmodel `signature` entry (its fields are MLflow's JSON strings)."""
-    from jupyter_mreg.model.model_signature import ModelSignature
-
     def parsed(key: str) -> list:
         value = mlflow_sig.get(key)
         if value is None:
@@ -521,8 +519,6 @@ def _signature(mlflow_sig: dict) -> Any:
 
 
 def _datatype(mlflow_type: Any) -> Any:
-    from jupyter_mreg.model.model_signature import DataType
-
     name = _MLFLOW_TYPES.get(str(mlflow_type))
     if name is None:
         raise SignatureError(
@@ -533,8 +529,6 @@ def _datatype(mlflow_type: Any) -> Any:
 def _feature(spec: dict, name: str) -> Any:
     """A FeatureSpec / FeatureGroupSpec for one ColSpec or TensorSpec (as MLflow writes them in JSON)."""
     import numpy as np
-
-    from jupyter_mreg.model.model_signature import DataType, FeatureGroupSpec, FeatureSpec
 
     kind = spec.get("type")
     if kind == "tensor":
@@ -559,8 +553,6 @@ def _feature(spec: dict, name: str) -> Any:
 
 
 def _param(spec: dict) -> Any:
-    from jupyter_mreg.model.model_signature import ParamSpec
-
     shape = spec.get("shape")
     return ParamSpec(spec["name"], _datatype(spec.get("type")), spec.get("default"),
                      shape=tuple(shape) if shape else None)

@@ -30,6 +30,8 @@ from typing import Any, ClassVar
 
 from jupyter_mreg.errors import InvalidArgumentError, UnsupportedModelError
 from jupyter_mreg.model.handlers.base import ModelHandler
+from jupyter_mreg.model.signatures.specs import FeatureSpec, ModelSignature
+from jupyter_mreg.model.signatures.types import DataType
 
 _MODEL_FILE = "model.json"
 _SEED = 0  # any constant: what matters is that every call uses the same one
@@ -71,8 +73,6 @@ class Handler(ModelHandler):
     @classmethod
     def known_signatures(cls, model: Any, methods: list[str], options: dict) -> dict | None:
         import pandas as pd
-
-        from jupyter_mreg.model.model_signature import DataType, FeatureSpec, ModelSignature
 
         _check_fitted(model)
         date_col, target_col = _column_options(options)

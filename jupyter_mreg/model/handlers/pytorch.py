@@ -32,6 +32,7 @@ from jupyter_mreg.errors import InvalidArgumentError, UnsupportedModelError
 from jupyter_mreg.model.handlers import tensors
 from jupyter_mreg.model.environment.local_modules import local_code_modules
 from jupyter_mreg.model.packaging.pickling import pickled_by_value
+from jupyter_mreg.model.signatures.frames import tensor_to_numpy, to_pandas
 
 PICKLE_FILE = "model.pt"
 TORCHSCRIPT_FILE = "model.torchscript.pt"
@@ -180,8 +181,6 @@ class Handler(tensors.TensorHandler):
         with _eval_mode(model), torch.inference_mode():
             fn = model if method == "forward" else getattr(model, method)  # model(...) runs the forward hooks
             result = fn(*inputs, **(params or {}))
-        from jupyter_mreg.model.signatures.frames import tensor_to_numpy
-
         return tensors.outputs_to_numpy(result, tensor_to_numpy)
 
 
@@ -287,8 +286,6 @@ def _sample_arrays(model: Any, sample: Any, declared: bool | None) -> list[np.nd
     """The first rows of the logging sample as the module's input arrays, or None without a usable one."""
     if sample is None:
         return None
-    from jupyter_mreg.model.signatures.frames import to_pandas
-
     try:
         frame = to_pandas(sample).iloc[:_TRACE_ROWS]
         return tensors.model_inputs(frame, _arity(model, "forward"), declared, type(model).__qualname__)
@@ -335,8 +332,6 @@ def _differs(model: Any, compiled: Any, inputs: list) -> str | None:
     """None if `compiled` gives `model`'s outputs on the inputs (and on a shorter batch, which catches a
     trace that baked the batch size in), else what went wrong."""
     import torch
-
-    from jupyter_mreg.model.signatures.frames import tensor_to_numpy
 
     batches = [inputs]
     rows = len(inputs[0]) if inputs and inputs[0].ndim else 0

@@ -24,6 +24,7 @@ import numpy as np
 
 from jupyter_mreg.errors import UnsupportedModelError
 from jupyter_mreg.model.handlers import tensors
+from jupyter_mreg.model.signatures.frames import tensor_to_numpy, to_pandas
 
 SAVED_MODEL_DIR = "saved_model"
 _TRACE_ROWS = 100
@@ -114,8 +115,6 @@ class Handler(tensors.TensorHandler):
             # One trace with a free batch axis serves every batch size (no retrace per row count).
             fn.get_concrete_function(*[_spec(a) for a in arrays])
         result = fn(*args, **(params or {}))
-        from jupyter_mreg.model.signatures.frames import tensor_to_numpy
-
         return tensors.outputs_to_numpy(result, tensor_to_numpy)
 
 
@@ -186,8 +185,6 @@ def _ensure_traced(model: Any, method: str, fn: Any, options: dict, qual: str) -
         return [[repr(s) for s in sig] for sig in signatures]
     sample = options.get("_sample_input_data")
     if sample is not None:
-        from jupyter_mreg.model.signatures.frames import to_pandas
-
         frame = to_pandas(sample).iloc[:_TRACE_ROWS]
         arrays = _input_arrays(model, method, fn, frame)
         specs = [_spec(a) for a in arrays]

@@ -212,13 +212,6 @@ def read_manifest(path: str | os.PathLike) -> Manifest:
     return Manifest.from_dict(data, source=str(file))
 
 
-def manifest_signatures(manifest: Manifest) -> dict:
-    """`{target_method: ModelSignature}` from a manifest (keys are Python method names, e.g. `predict`)."""
-    from jupyter_mreg.model.model_signature import ModelSignature
-
-    return {m.target_method: ModelSignature.from_dict(m.signature) for m in manifest.methods}
-
-
 def _yaml_classes() -> tuple[type, type]:
     """(loader, dumper): the C ones are several times faster; PyYAML built without libyaml lacks them."""
     try:
@@ -231,5 +224,5 @@ def _yaml_classes() -> tuple[type, type]:
         return SafeLoader, SafeDumper
 
 
-__all__ = ["MANIFEST_FILE", "MANIFEST_VERSION", "MIGRATIONS", "Manifest", "MethodInfo", "manifest_signatures",
-           "read_manifest", "write_manifest"]
+__all__ = ["MANIFEST_FILE", "MANIFEST_VERSION", "MIGRATIONS", "Manifest", "MethodInfo", "read_manifest",
+           "write_manifest"]

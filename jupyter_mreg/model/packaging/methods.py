@@ -1,5 +1,7 @@
 """The methods a package exposes: which ones (from `target_methods`, `signatures` or the handler's
-defaults), and their manifest entries (SQL function name, function type, volatility, signature)."""
+defaults), their manifest entries (SQL function name, function type, volatility, signature), and their
+signatures read back from a manifest as `ModelSignature`s (here, not in `manifest`, which is imported with
+the registry and must not load numpy and pandas)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,9 @@ from typing import Any
 
 from jupyter_mreg.errors import InvalidArgumentError, MregError, SignatureError
 from jupyter_mreg.model.packaging.json_values import plain
-from jupyter_mreg.model.packaging.manifest import MethodInfo
+from jupyter_mreg.model.packaging.manifest import Manifest, MethodInfo
 from jupyter_mreg.model.packaging.options import function_type
+from jupyter_mreg.model.signatures.specs import ModelSignature
 
 
 def resolve_methods(model: Any, handler: type, options: dict, signatures: dict | None) -> list[str]:
@@ -24,8 +27,6 @@ def resolve_methods(model: Any, handler: type, options: dict, signatures: dict |
             )
         for name, sig in signatures.items():
             if isinstance(sig, dict):  # the `ModelSignature.to_dict()` form
-                from jupyter_mreg.model.model_signature import ModelSignature
-
                 try:
                     signatures[name] = ModelSignature.from_dict(sig)
                 except MregError:
@@ -119,3 +120,8 @@ def method_entries(model: Any, handler: type, methods: list[str], sigs: dict, op
             max_batch_size=int(max_batch_size) if max_batch_size is not None else None,
         ))
     return entries
+
+
+def manifest_signatures(manifest: Manifest) -> dict:
+    """`{target_method: ModelSignature}` from a manifest (keys are Python method names, e.g. `predict`)."""
+    return {m.target_method: ModelSignature.from_dict(m.signature) for m in manifest.methods}

@@ -22,13 +22,15 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from jupyter_mreg.errors import EnvironmentMismatchError, InvalidArgumentError, SignatureError
+from jupyter_mreg.errors import EnvironmentMismatchError, InvalidArgumentError, MregError, SignatureError
+from jupyter_mreg.model import environment
+from jupyter_mreg.model.environment import parse_requirement
 from jupyter_mreg.model.handlers import find_handler, get_handler
 from jupyter_mreg.model.packaging.devices import resolve_load_options
 from jupyter_mreg.model.packaging.files import activate_code_paths, copy_code_paths, copy_user_files
 from jupyter_mreg.model.packaging.json_values import plain
-from jupyter_mreg.model.packaging.manifest import Manifest, manifest_signatures, read_manifest, write_manifest
-from jupyter_mreg.model.packaging.methods import function_name, method_entries, resolve_methods
+from jupyter_mreg.model.packaging.manifest import Manifest, read_manifest, write_manifest
+from jupyter_mreg.model.packaging.methods import function_name, manifest_signatures, method_entries, resolve_methods
 from jupyter_mreg.model.packaging.options import (recorded_options, resolve_target_platforms, resolve_task,
                                                   validate_ext_modules, validate_options)
 from jupyter_mreg.model.packaging.pickling import pickled_by_value
@@ -106,8 +108,6 @@ def save_package(
             stacklevel=2,
         )
 
-    from jupyter_mreg.model import environment
-
     env = environment.capture(
         handler.modules(model),
         conda_dependencies=conda_dependencies,
@@ -157,9 +157,6 @@ def _with_declared(user: Any, declared: list[str]) -> Any:
     name (the user's choice wins). Unreadable user entries are left for `environment.capture` to report."""
     if not declared:
         return user
-    from jupyter_mreg.errors import MregError
-    from jupyter_mreg.model.environment import parse_requirement
-
     mine = [user] if isinstance(user, str) else list(user or [])
     named = set()
     for text in mine:

@@ -6,14 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_mreg.errors import MregError, SignatureError
+from jupyter_mreg.model.custom_model import get_method_params
+from jupyter_mreg.model.signatures.frames import to_pandas
+from jupyter_mreg.model.signatures.infer import infer_signature
 
 SAMPLE_ROWS = 100
 
 
 def infer_signatures(model: Any, handler: type, methods: list[str], sample_input_data: Any) -> dict:
     """`{method: ModelSignature}` from calling each method on `_inference_sample(sample_input_data)`."""
-    from jupyter_mreg.model.model_signature import infer_signature
-
     try:
         sample = _inference_sample(sample_input_data)
     except MregError:
@@ -38,8 +39,6 @@ def infer_signatures(model: Any, handler: type, methods: list[str], sample_input
             ) from exc
         params = None
         if handler.name == "custom":
-            from jupyter_mreg.model.custom_model import get_method_params
-
             params = get_method_params(model, method) or None
         rows = max(len(sample), 1)
         try:
@@ -60,8 +59,6 @@ def _inference_sample(sample_input_data: Any) -> Any:
     (snowflake-ml-python #159: a null prefix must not make a column's type unknowable)."""
     import numpy as np
     import pandas as pd
-
-    from jupyter_mreg.model.model_signature import to_pandas
 
     df = to_pandas(sample_input_data)
     head = df.iloc[:SAMPLE_ROWS]
