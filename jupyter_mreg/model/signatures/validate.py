@@ -127,9 +127,8 @@ def _fits_as_is(df: pd.DataFrame, features: list) -> bool:
     any error, is left to the general path and its messages. Not for strict validation (it reads values).
     """
     columns = df.columns
-    if not features or len(columns) != len(features) or _is_positional(columns):
-        return False
-    if columns.tolist() != [f.name for f in features]:
+    # Feature names are str, so labels equal to them are never the integer labels of positional matching.
+    if not features or len(columns) != len(features) or columns.tolist() != [f.name for f in features]:
         return False
     for feature, dtype in zip(features, df.dtypes.tolist()):
         if not isinstance(feature, FeatureSpec) or feature.shape is not None:
