@@ -11,7 +11,7 @@ import difflib
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, Row, String, select, type_coerce
+from sqlalchemy import Connection, Row, String, bindparam, select, type_coerce
 
 from jupyter_mreg._version import __version__
 from jupyter_mreg.errors import NotFoundError
@@ -67,16 +67,19 @@ def version_rows(conn: Connection, model_id: int) -> list[Row]:
     return list(conn.execute(select(v.id, v.name).where(v.model_id == model_id).order_by(v.created_on, v.id)))
 
 
+# Built once: every run() looks its version up, and building the statement cost more than running it.
+_VERSION = (select(t.versions).join(t.models, t.versions.c.model_id == t.models.c.id)
+            .where(t.models.c.database_name == bindparam("database"), t.models.c.schema_name == bindparam("schema"),
+                   t.models.c.name == bindparam("model"), t.versions.c.name == bindparam("version")))
+_VERSION_WITH_MANIFEST = _VERSION.add_columns(t.version_manifests.c.manifest).join(
+    t.version_manifests, t.version_manifests.c.version_id == t.versions.c.id)
+
+
 def require_version(conn: Connection, qn: QualifiedName, version: str, *, with_manifest: bool = False) -> Row:
     """A version's row by model and version name in one query (with its `manifest` JSON text when asked);
     `NotFoundError` naming what is missing."""
-    v, m = t.versions.c, t.models.c
-    query = select(t.versions).join(t.models, v.model_id == m.id)
-    if with_manifest:
-        query = query.add_columns(t.version_manifests.c.manifest).join(
-            t.version_manifests, t.version_manifests.c.version_id == v.id)
-    row = conn.execute(query.where(
-        m.database_name == qn.database, m.schema_name == qn.schema, m.name == qn.name, v.name == version)).first()
+    row = conn.execute(_VERSION_WITH_MANIFEST if with_manifest else _VERSION,
+                       {"database": qn.database, "schema": qn.schema, "model": qn.name, "version": version}).first()
     if row is None:
         require_model(conn, qn)
         raise NotFoundError(f"Unable to find version {version} in model {qn}.")
