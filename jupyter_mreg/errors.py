@@ -65,3 +65,8 @@ class IntegrityError(MregError):
 
 class StorageError(MregError):
     """The catalog or the artifact store cannot be used."""
+
+
+class ReadOnlyError(StorageError):
+    """A write was attempted on a registry opened read-only (a read-only mount, a folder without write
+    permission, or `Session` config `read_only=True`)."""
