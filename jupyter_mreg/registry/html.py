@@ -52,6 +52,12 @@ def version_card(mv: Any) -> str:
             f"{info}<details open><summary>Functions</summary>{functions}</details></div>")
 
 
+def error_card(exc: Exception) -> str:
+    """What a card shows when its object cannot be read (deleted meanwhile): the message, escaped, since it
+    quotes names."""
+    return f"<pre>{escape(str(exc))}</pre>"
+
+
 def _short(value: Any) -> str:
     text = str(value).replace("\n", " ")
     return text if len(text) <= 60 else text[:57] + "..."

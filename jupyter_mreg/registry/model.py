@@ -9,7 +9,7 @@ import pandas as pd
 
 from jupyter_mreg._lazy import lazy_module
 from jupyter_mreg.errors import InvalidArgumentError, MregError
-from jupyter_mreg.registry.html import model_card
+from jupyter_mreg.registry.html import error_card, model_card
 from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier, parse_qualified, split_parts
 from jupyter_mreg.registry.model_version import ModelVersion
 
@@ -176,6 +176,6 @@ class Model:
         try:
             return model_card(self)
         except MregError as exc:  # deleted meanwhile: show that instead of a traceback
-            return f"<pre>{exc}</pre>"
+            return error_card(exc)
 
 

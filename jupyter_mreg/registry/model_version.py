@@ -17,7 +17,7 @@ from jupyter_mreg.errors import InvalidArgumentError, MetricNotFoundError, MregE
 from jupyter_mreg.model.packaging.manifest import Manifest
 from jupyter_mreg.model.task import Task
 from jupyter_mreg.registry import metadata as md
-from jupyter_mreg.registry.html import version_card
+from jupyter_mreg.registry.html import error_card, version_card
 from jupyter_mreg.registry.identifiers import QualifiedName
 
 # Imported on first use, not when a notebook imports the registry: the catalog's modules load SQLAlchemy,
@@ -187,4 +187,4 @@ class ModelVersion:
         try:
             return version_card(self)
         except MregError as exc:
-            return f"<pre>{exc}</pre>"
+            return error_card(exc)
