@@ -32,8 +32,9 @@ from jupyter_mreg.registry import metadata as md
 from jupyter_mreg.registry import queries as q
 from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier
 from jupyter_mreg.registry.names import random_version_name
-from jupyter_mreg.store import collect_garbage, finish_upload
+from jupyter_mreg.store import finish_upload
 from jupyter_mreg.store import tables as t
+from jupyter_mreg.store.check import collect_freed, files_of_versions, remember_freed
 
 _NAME_ATTEMPTS = 1000
 
@@ -206,9 +207,12 @@ def delete_model(session: Any, qn: QualifiedName) -> Change:
     """Delete a model with its versions, aliases and tags; then collect the files nothing uses any more."""
     with _change(session) as tx:
         row = tx.model(qn)
+        version_ids = tx.conn.execute(select(t.versions.c.id).where(t.versions.c.model_id == row.id)).scalars().all()
+        files = files_of_versions(tx.conn, version_ids)
         tx.conn.execute(t.models.delete().where(t.models.c.id == row.id))
+        remember_freed(tx.conn, files)
         change = tx.record_model("DROP_MODEL", qn)
-    collect_garbage(session.catalog, session.artifacts)
+    collect_freed(session.catalog, session.artifacts)
     return change
 
 
@@ -223,8 +227,10 @@ def publish_version(session: Any, qn: QualifiedName, version: str | None, manife
     with _change(session) as tx:
         # First: re-checks the files still exist, and keeps garbage collection out until the commit.
         finish_upload(tx.conn, upload_id, artifacts=session.artifacts, shas=[sha for sha, _ in files.values()])
-        return _insert_version(tx, qn, version, manifest, files, comment=comment, metadata=metadata,
-                               action="LOG_MODEL")
+        change = _insert_version(tx, qn, version, manifest, files, comment=comment, metadata=metadata,
+                                 action="LOG_MODEL")
+    collect_freed(session.catalog, session.artifacts)  # the next safe moment for what earlier deletes freed
+    return change
 
 
 def copy_version(session: Any, source: QualifiedName, source_version: str, qn: QualifiedName,
@@ -304,9 +310,11 @@ def delete_version(session: Any, qn: QualifiedName, version: str) -> Change:
                 f"Version {version} is the default version of model {qn} and cannot be deleted. Set "
                 "another version as default first (`model.default = '<version>'`), or delete the whole "
                 "model with `registry.delete_model(...)`.")
+        files = files_of_versions(tx.conn, [row.id])
         tx.conn.execute(t.versions.delete().where(t.versions.c.id == row.id))
+        remember_freed(tx.conn, files)
         change = tx.record_model("DROP_VERSION", qn, version)
-    collect_garbage(session.catalog, session.artifacts)
+    collect_freed(session.catalog, session.artifacts)
     return change
 
 

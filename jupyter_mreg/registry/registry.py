@@ -22,6 +22,7 @@ catalog_reads = lazy_module("jupyter_mreg.registry.catalog_reads")
 changes = lazy_module("jupyter_mreg.registry.changes")
 q = lazy_module("jupyter_mreg.registry.queries")
 uploads = lazy_module("jupyter_mreg.store.catalog")
+sharing = lazy_module("jupyter_mreg.store.sharing")
 package = lazy_module("jupyter_mreg.model.packaging.package")  # and our save code, with every handler's module
 
 
@@ -146,6 +147,7 @@ class Registry:
                  comment: str | None, metadata: str) -> str:
         """Store the folder's files, then make the version visible in one catalog transaction."""
         session = self._session
+        sharing.record_use(session.catalog, session.artifacts)  # before any object: see store/sharing.py
         with uploads.pending_upload(session.catalog, f"log_model {qn}") as upload_id:
             files = session.artifacts.put_tree(folder, upload_id=upload_id)
             change = changes.publish_version(session, qn, version, manifest, files, comment=comment,

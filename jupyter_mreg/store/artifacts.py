@@ -1,7 +1,7 @@
 """The content-addressed artifact store: every file is kept once, under its SHA-256.
 
-Layout under the store's root: `objects/<sha[:2]>/<sha>` for content and `tmp/<name>` for writes in
-progress. An object only ever appears under its final name complete (written to `tmp/`, then renamed),
+Layout under the store's root: `objects/<sha[:2]>/<sha>` for content, `tmp/<name>` for writes in
+progress and `catalogs/<catalog id>.json` for the catalogs that use the store (`sharing.py`). An object only ever appears under its final name complete (written to `tmp/`, then renamed),
 so a reader never sees half a file, and every read verifies the hash, so a changed file is refused.
 Objects are only removed by garbage collection (`jupyter_mreg.store.check`), never rewritten.
 
@@ -12,6 +12,7 @@ Objects are only removed by garbage collection (`jupyter_mreg.store.check`), nev
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import uuid
@@ -28,6 +29,7 @@ from .backends import Backend, open_backend
 CHUNK_SIZE = 1 << 20
 AUTO_PROGRESS_BYTES = 50 * 1000 * 1000
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+_CATALOG_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 FileEntry = tuple[str, int] | str
 
@@ -56,6 +58,7 @@ class ArtifactStore:
         self.backend = backend
         self._objects_dir = self._join("objects")
         self._tmp_dir = self._join("tmp")
+        self._catalogs_dir = self._join("catalogs")
 
     @property
     def fs(self) -> AbstractFileSystem:
@@ -350,6 +353,52 @@ class ArtifactStore:
         if not name or "/" in name or "\\" in name or name in (".", ".."):
             raise StorageError(f"{name!r} is not the name of a temporary file of the artifact store.")
         return self.backend.remove(self._tmp_path(name))
+
+    # -- the catalogs that use this store (see `sharing.py`) -----------------------------------
+
+    def catalog_records(self) -> dict[str, dict]:
+        """`{catalog id: record}` of every catalog recorded as using this store."""
+        records: dict[str, dict] = {}
+        for rel, _, _ in self.backend.iter_files(self._catalogs_dir):
+            catalog_id, dot, ext = rel.rpartition(".")
+            if ext != "json" or not _CATALOG_ID_RE.match(catalog_id):
+                continue
+            try:
+                with self.backend.open_read(self._join("catalogs", rel)) as src:
+                    records[catalog_id] = json.loads(src.read())
+            except FileNotFoundError:  # forgotten while we listed
+                continue
+            except ValueError as exc:
+                raise StorageError(
+                    f"The record catalogs/{rel} of the artifact store at {self.url!r} is not JSON ({exc}). "
+                    f"Fix: restore it from a backup, or remove it if that catalog no longer uses this store."
+                ) from exc
+        return records
+
+    def has_catalog_record(self, catalog_id: str) -> bool:
+        """Whether catalog `catalog_id` is recorded as using this store."""
+        return self.backend.isfile(self._catalog_record_path(catalog_id))
+
+    def write_catalog_record(self, catalog_id: str, record: dict) -> None:
+        """Record that catalog `catalog_id` uses this store (written whole, then renamed into place)."""
+        tmp = self._tmp_path(f"catalog-{catalog_id}.{uuid.uuid4().hex}")
+        try:
+            self.backend.makedirs(self._tmp_dir)
+            with self.backend.open_write(tmp) as dst:
+                dst.write(json.dumps(record, indent=1, sort_keys=True).encode())
+            self.backend.move_into_place(tmp, self._catalog_record_path(catalog_id))
+        except OSError as exc:
+            self._discard_tmp(tmp)
+            raise self._storage_error(f"record catalog {catalog_id}", exc) from exc
+
+    def delete_catalog_record(self, catalog_id: str) -> bool:
+        """Forget that catalog `catalog_id` uses this store; return whether it was recorded."""
+        return self.backend.remove(self._catalog_record_path(catalog_id))
+
+    def _catalog_record_path(self, catalog_id: str) -> str:
+        if not isinstance(catalog_id, str) or not _CATALOG_ID_RE.match(catalog_id):
+            raise StorageError(f"{catalog_id!r} is not a catalog id: expected 32 lowercase hexadecimal characters.")
+        return self._join("catalogs", f"{catalog_id}.json")
 
 
 def _safe_parts(rel: str) -> tuple[str, ...]:

@@ -1,11 +1,18 @@
 """Consistency check and garbage collection of a registry's catalog and artifact store.
 
-What can go wrong and who fixes it:
-- an object no version references (a version was deleted, or an upload crashed after writing files):
-  orphaned, removed by `repair` / `collect_garbage`;
-- an upload record whose process is gone, a temporary file it left: stale, removed by `repair`;
-- an object a version references that is absent or whose content changed: missing / corrupt. Versions are
-  immutable, so only a backup (or deleting the version) can fix it; `repair` reports it and goes on.
+What `check` finds, in two kinds:
+- garbage, reported as reclaimable (the registry is fine; `repair` frees the space): an object no version
+  references (a version was deleted, or an upload crashed after writing files), an upload record whose
+  process is gone, a temporary file it left;
+- damage, reported as problems: an object a version references that is absent or whose content changed
+  (missing / corrupt: versions are immutable, so only a backup, or deleting the version, can fix it), a
+  store shared with a catalog that cannot be read (see `sharing.py`), and an empty catalog beside a
+  non-empty store, almost always a mistyped catalog location: nothing is collected then, unless
+  `allow_empty_catalog=True` says the store's objects really are garbage.
+
+A delete frees objects that are usually too young to collect at once (the grace period below); it records
+them in `freed_objects`, and `collect_freed` removes them at the next delete or publish that finds them old
+enough, without listing the store.
 
 Objects written by uploads still in progress are not yet referenced; an upload record that is alive
 protects them (see `_protected`), and every removal runs inside a catalog write transaction that
@@ -25,9 +32,9 @@ from sqlalchemy import Connection, select
 
 from jupyter_mreg.errors import IntegrityError
 
-from . import tables
+from . import sharing, tables
 from .artifacts import ArtifactStore
-from .catalog import Catalog, lock_against_collection
+from .catalog import Catalog, lock_against_collection, utcnow
 
 STALE_UPLOAD_SECONDS = 24 * 3600
 _BATCH = 200  # objects removed per write transaction: keeps the catalog's write lock short
@@ -63,27 +70,30 @@ class UploadInfo:
 class CheckReport:
     """What `check` found, and what it removed.
 
-    The lists hold everything found (object SHA-256s, tmp file names, upload records). `repaired` says
-    what was removed; `problems` lists, one line each, what is still wrong; `ok` is True when nothing is.
+    The lists hold everything found (object SHA-256s, tmp file names, upload records). `reclaimable` sums
+    up the garbage still there, `problems` lists the damage, one line each; `ok` is True when there is no
+    damage (garbage is not damage). `repaired` says what was removed.
     """
 
     orphaned_objects: list[str] = field(default_factory=list)
+    orphaned_bytes: int = 0
     missing_objects: list[str] = field(default_factory=list)
     corrupt_objects: list[str] = field(default_factory=list)
     stale_uploads: list[UploadInfo] = field(default_factory=list)
     stale_tmp: list[str] = field(default_factory=list)
     used_by: dict[str, list[FileUse]] = field(default_factory=dict)
+    store_problems: list[str] = field(default_factory=list)  # why objects cannot be told apart from garbage
     repaired: list[str] = field(default_factory=list)
     _fixed: set[tuple[str, str]] = field(default_factory=set, repr=False)
 
     @property
     def ok(self) -> bool:
-        """True when nothing is wrong (anything found was repaired)."""
+        """True when nothing is damaged (garbage may remain: see `reclaimable`)."""
         return not self.problems
 
     @property
     def problems(self) -> list[str]:
-        """One human-readable line per problem still present."""
+        """One human-readable line per problem present: damage that repair cannot fix."""
         lines: list[str] = []
         for sha in self.missing_objects:
             lines.append(
@@ -97,30 +107,37 @@ class CheckReport:
                 f"versions are immutable, so it was changed or corrupted outside jupyter_mreg. Repair cannot "
                 f"fix this: restore it from a backup of the artifact store, or delete the affected version(s)."
             )
-        for sha in self.orphaned_objects:
-            if ("object", sha) not in self._fixed:
-                lines.append(
-                    f"orphaned object {sha}: no version references it (a deleted version, or an interrupted "
-                    f"upload). Fix: check(..., repair=True) removes it."
-                )
-        for up in self.stale_uploads:
-            if ("upload", up.id) not in self._fixed:
-                lines.append(
-                    f"stale upload record {up.id} (host {up.host}, pid {up.pid}, started "
-                    f"{up.started_on:%Y-%m-%d %H:%M:%S} UTC): {up.reason}. Fix: check(..., repair=True) "
-                    f"removes it."
-                )
-        for name in self.stale_tmp:
-            if ("tmp", name) not in self._fixed:
-                lines.append(
-                    f"stale temporary file tmp/{name}: left by an interrupted upload. Fix: "
-                    f"check(..., repair=True) removes it."
-                )
+        lines.extend(self.store_problems)
         return lines
+
+    @property
+    def reclaimable(self) -> str:
+        """What garbage remains ("" when none): unreferenced objects with their size, stale records and files."""
+        objects = [sha for sha in self.orphaned_objects if ("object", sha) not in self._fixed]
+        uploads = [up for up in self.stale_uploads if ("upload", up.id) not in self._fixed]
+        tmp = [name for name in self.stale_tmp if ("tmp", name) not in self._fixed]
+        parts = []
+        if objects:  # all of them or, after a repair, none
+            parts.append(f"{len(objects)} object(s) no version uses ({_size(self.orphaned_bytes)})")
+        if uploads:
+            parts.append(f"{len(uploads)} record(s) of interrupted uploads")
+        if tmp:
+            parts.append(f"{len(tmp)} temporary file(s) left by interrupted uploads")
+        return ", ".join(parts)
 
     def _uses(self, sha: str) -> str:
         uses = self.used_by.get(sha) or []
         return "; ".join(str(u) for u in uses) if uses else "no version any more"
+
+
+def _size(n: float) -> str:
+    if n < 1024:
+        return f"{int(n)} bytes"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        n /= 1024
+        if n < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}"
+    raise AssertionError("unreachable")
 
 
 # -- liveness of uploads --------------------------------------------------------------------------
@@ -227,6 +244,40 @@ def _safe_stat(artifacts: ArtifactStore, sha: str) -> tuple[int, float] | None:
         return None
 
 
+def _referenced_elsewhere(others: sharing.OtherCatalogs, shas: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for other in others.readable:
+        with other.read() as conn:
+            found |= _referenced(conn, shas)
+    return found
+
+
+def _live_uploads_elsewhere(others: sharing.OtherCatalogs, now: float) -> list[UploadInfo]:
+    live: list[UploadInfo] = []
+    for other in others.readable:
+        with other.read() as conn:
+            live += _uploads(conn, now)[0]
+    return live
+
+
+def _never_held_a_version(conn: Connection) -> bool:
+    """True for a catalog that has no version and never had one (a new catalog, or one at a mistyped URL)."""
+    v, h, f = tables.versions, tables.history, tables.freed_objects
+    return (conn.execute(select(v.c.id).limit(1)).first() is None
+            and conn.execute(select(h.c.id).where(h.c.version_name.is_not(None)).limit(1)).first() is None
+            and conn.execute(select(f.c.sha256).limit(1)).first() is None)
+
+
+def _empty_catalog_problem(catalog: Catalog, artifacts: ArtifactStore, count: int) -> str:
+    return (
+        f"the catalog at {catalog.display_url} has never held a version, but the artifact store at "
+        f"{artifacts.url!r} holds {count} object(s) that no catalog recorded there references. That is almost "
+        f"always a mistyped catalog location beside another registry's store, so nothing was collected. Fix: "
+        f"point at that registry's catalog (--catalog-url / Session config `catalog_url`); if the objects "
+        f"really are garbage, run `python -m jupyter_mreg check --repair --allow-empty-catalog`."
+    )
+
+
 def _collect(
     catalog: Catalog,
     artifacts: ArtifactStore,
@@ -239,22 +290,27 @@ def _collect(
     """Remove those candidates that are still unreferenced and unprotected; return the removed ones.
 
     Decided again inside a write transaction that `finish_upload` also takes, with fresh mtimes, so a
-    version being published concurrently either sees its objects gone (and fails) or keeps them.
+    version being published concurrently either sees its objects gone (and fails) or keeps them. Objects
+    another catalog using the store references or may reference are kept; when one of those catalogs
+    cannot be read, nothing is removed. Candidates removed, gone or referenced again leave `freed_objects`.
     """
+    others = sharing.other_catalogs(catalog, artifacts)
+    if others.unreadable:
+        return []
     removed: list[str] = []
     for batch in _chunks(list(candidates), _BATCH):
         with catalog.write() as conn:
             lock_against_collection(conn)
             now = time.time()
-            live, _ = _uploads(conn, now)
+            live = _uploads(conn, now)[0] + _live_uploads_elsewhere(others, now)
             if only_without_live_uploads and live:
                 break
-            referenced = _referenced(conn, batch)
+            referenced = _referenced(conn, batch) | _referenced_elsewhere(others, batch)
+            settled = []
             for sha in batch:
-                if sha in referenced:
-                    continue
-                stat = artifacts.stat(sha)
+                stat = None if sha in referenced else artifacts.stat(sha)
                 if stat is None:
+                    settled.append(sha)
                     continue
                 mtime = stat[1]
                 if min_age is not None and now - mtime < min_age:
@@ -263,6 +319,8 @@ def _collect(
                     continue
                 if artifacts.delete(sha):
                     removed.append(sha)
+                settled.append(sha)
+            conn.execute(tables.freed_objects.delete().where(tables.freed_objects.c.sha256.in_(settled)))
     return removed
 
 
@@ -276,15 +334,18 @@ def check(
     repair: bool = False,
     grace_seconds: float = 60,
     verify: bool = False,
+    allow_empty_catalog: bool = False,
 ) -> CheckReport:
-    """Compare the catalog with the artifact store; with `repair=True`, remove what is safe to remove.
+    """Compare the catalog with the artifact store; with `repair=True`, remove the garbage found.
 
     `verify=True` also reads every referenced object to check its hash (slow on a large store); without
-    it, only a size that differs from the recorded one reveals a corrupt object. Orphaned objects that
-    a live upload may still reference are not reported: see the module docstring.
+    it, only a size that differs from the recorded one reveals a corrupt object. Objects that a live
+    upload (here or in another catalog using the store) may still reference are not garbage. An empty
+    catalog beside a non-empty store is reported, and collects nothing, unless `allow_empty_catalog`.
     """
     report = CheckReport()
-    # List the store before reading the catalog: an object published in between is then seen as
+    others = sharing.other_catalogs(catalog, artifacts)
+    # List the store before reading the catalogs: an object published in between is then seen as
     # referenced, never as orphaned.
     objects = {sha: (size, mtime) for sha, size, mtime in artifacts.iter_objects()}
     tmp_files = list(artifacts.iter_tmp())
@@ -295,10 +356,18 @@ def check(
         for sha, size in conn.execute(select(vf.c.sha256, vf.c.size).distinct()):
             recorded.setdefault(sha, set()).add(int(size))
         live, stale = _uploads(conn, now)
+        never_held = _never_held_a_version(conn)
+    live += _live_uploads_elsewhere(others, now)
+    report.store_problems.extend(others.unreadable)
 
-    for sha in sorted(set(objects) - set(recorded)):
-        if not _protected(objects[sha][1], live, grace_seconds):
-            report.orphaned_objects.append(sha)
+    unreferenced = sorted(set(objects) - set(recorded))
+    unreferenced = sorted(set(unreferenced) - _referenced_elsewhere(others, unreferenced))
+    orphans = [sha for sha in unreferenced if not _protected(objects[sha][1], live, grace_seconds)]
+    if never_held and orphans and not allow_empty_catalog:
+        report.store_problems.append(_empty_catalog_problem(catalog, artifacts, len(orphans)))
+    elif not others.unreadable:
+        report.orphaned_objects = orphans
+        report.orphaned_bytes = sum(objects[sha][0] for sha in orphans)
 
     for sha in sorted(recorded):
         if sha in objects:
@@ -313,16 +382,8 @@ def check(
             report.corrupt_objects.append(sha)
 
     report.stale_uploads.extend(stale)
-    live_ids = {up.id for up in live}
-    for name, mtime in sorted(tmp_files):
-        if now - mtime < grace_seconds:
-            continue
-        owner = name.split(".", 1)[0] if "." in name else None
-        if owner is not None and owner in live_ids:
-            continue
-        if owner is None and _protected(mtime, live, grace_seconds):
-            continue
-        report.stale_tmp.append(name)
+    if not report.store_problems:  # temporary files of another catalog's uploads are not ours to judge
+        report.stale_tmp.extend(_stale_tmp(tmp_files, live, now, grace_seconds))
 
     if report.missing_objects or report.corrupt_objects:
         with catalog.read() as conn:
@@ -331,6 +392,22 @@ def check(
     if repair:
         _repair(catalog, artifacts, report, grace_seconds)
     return report
+
+
+def _stale_tmp(tmp_files: Sequence[tuple[str, float]], live: Sequence[UploadInfo], now: float,
+               grace_seconds: float) -> list[str]:
+    live_ids = {up.id for up in live}
+    stale = []
+    for name, mtime in sorted(tmp_files):
+        if now - mtime < grace_seconds:
+            continue
+        owner = name.split(".", 1)[0] if "." in name else None
+        if owner is not None and owner in live_ids:
+            continue
+        if owner is None and _protected(mtime, live, grace_seconds):
+            continue
+        stale.append(name)
+    return stale
 
 
 def _repair(catalog: Catalog, artifacts: ArtifactStore, report: CheckReport, grace_seconds: float) -> None:
@@ -361,14 +438,14 @@ def _repair(catalog: Catalog, artifacts: ArtifactStore, report: CheckReport, gra
 def collect_garbage(catalog: Catalog, artifacts: ArtifactStore, grace_seconds: float = 60) -> int:
     """Remove objects no version references that are older than `grace_seconds`; return how many.
 
-    Does nothing while any live upload exists (one may be about to reference an old object). Call it
-    after deleting versions.
+    Lists the whole store. Does nothing while any live upload exists (one may be about to reference an
+    old object), nor from a catalog that never held a version (see `check`).
     """
     objects = list(artifacts.iter_objects())
     now = time.time()
     with catalog.read() as conn:
         live, _ = _uploads(conn, now)
-        if live:
+        if live or _never_held_a_version(conn):
             return 0
         old = sorted(sha for sha, _, mtime in objects if now - mtime >= grace_seconds)
         unreferenced = sorted(set(old) - _referenced(conn, old))
@@ -377,3 +454,37 @@ def collect_garbage(catalog: Catalog, artifacts: ArtifactStore, grace_seconds: f
     removed = _collect(catalog, artifacts, unreferenced, grace_seconds=grace_seconds,
                        only_without_live_uploads=True, min_age=grace_seconds)
     return len(removed)
+
+
+def collect_freed(catalog: Catalog, artifacts: ArtifactStore, grace_seconds: float = 60) -> int:
+    """Remove the objects deletes freed (`freed_objects`) once they are older than `grace_seconds`; return
+    how many. Cheap when there are none: one indexed read, no listing of the store."""
+    with catalog.read() as conn:
+        freed = list(conn.execute(select(tables.freed_objects.c.sha256)).scalars())
+    if not freed:
+        return 0
+    return len(_collect(catalog, artifacts, freed, grace_seconds=grace_seconds, only_without_live_uploads=True,
+                        min_age=grace_seconds))
+
+
+def files_of_versions(conn: Connection, version_ids: Sequence[int]) -> set[str]:
+    """The objects versions `version_ids` use: call before deleting them, then `remember_freed`."""
+    vf = tables.version_files
+    found: set[str] = set()
+    for chunk in _chunks(list(version_ids)):
+        found.update(conn.execute(select(vf.c.sha256).where(vf.c.version_id.in_(chunk)).distinct()).scalars())
+    return found
+
+
+def remember_freed(conn: Connection, shas: Iterable[str]) -> None:
+    """Inside the deleting write transaction: record those of `shas` no version uses any more."""
+    shas = sorted(shas)
+    freed = set(shas) - _referenced(conn, shas)
+    known = set()
+    for chunk in _chunks(sorted(freed)):
+        f = tables.freed_objects
+        known.update(conn.execute(select(f.c.sha256).where(f.c.sha256.in_(chunk))).scalars())
+    now = utcnow()
+    rows = [{"sha256": sha, "freed_on": now} for sha in sorted(freed - known)]
+    if rows:
+        conn.execute(tables.freed_objects.insert(), rows)

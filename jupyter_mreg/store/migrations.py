@@ -11,6 +11,7 @@ finds its work done: each one checks what is there and upgrades only a catalog a
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from sqlalchemy import (Column, Connection, Engine, Integer, MetaData, Table, Text, func, insert, inspect, select,
@@ -43,9 +44,20 @@ def _v2_manifests_apart(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE versions DROP COLUMN manifest"))
 
 
+def _v3_catalog_identity(conn: Connection) -> None:
+    """The catalog gets an id (an artifact store records which catalogs use it, so that collection in one
+    never removes what another references), and deletes remember the objects they freed."""
+    tables.catalog_info.create(conn, checkfirst=True)
+    tables.freed_objects.create(conn, checkfirst=True)
+    info = tables.catalog_info
+    if conn.execute(select(info.c.value).where(info.c.name == "catalog_id")).first() is None:
+        conn.execute(info.insert().values(name="catalog_id", value=uuid.uuid4().hex))
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _v1_create_tables,
     _v2_manifests_apart,
+    _v3_catalog_identity,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -109,6 +109,23 @@ history = Table(
     Column("details", Text, nullable=False, default="{}"),
 )
 
+# Facts about the catalog itself (schema version 3): `catalog_id` names it in the artifact store's record of
+# the catalogs that use it (`store/sharing.py`).
+catalog_info = Table(
+    "catalog_info", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# Objects a deleted version no longer needs, not collected yet (schema version 3): a delete can only collect
+# objects older than the grace period, so the rest wait here for the next collection, which needs no listing
+# of the store to find them. Garbage, not damage: `check` reports them as reclaimable.
+freed_objects = Table(
+    "freed_objects", metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("freed_on", DateTime, nullable=False),
+)
+
 # Writes of artifact files in progress: objects they may still reference are not garbage.
 uploads = Table(
     "uploads", metadata,

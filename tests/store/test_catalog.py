@@ -56,7 +56,7 @@ def test_opening_creates_folder_schema_and_sqlite_settings(tmp_path):
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 60000
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
             names = set(inspect(conn).get_table_names())
-            assert migrations.current_version(conn) == migrations.LATEST_VERSION == 2
+            assert migrations.current_version(conn) == migrations.LATEST_VERSION == 3
         assert names == set(tables.metadata.tables) | {"mreg_schema"}
     finally:
         cat.dispose()
@@ -163,7 +163,7 @@ def test_migrations_are_recorded_once_and_idempotent(tmp_path):
     try:
         assert migrations.upgrade(cat._write_engine) == migrations.LATEST_VERSION
         with cat.read() as conn:
-            assert conn.execute(text("SELECT version FROM mreg_schema")).scalars().all() == [1, 2]
+            assert conn.execute(text("SELECT version FROM mreg_schema")).scalars().all() == list(range(1, migrations.LATEST_VERSION + 1))
             assert migrations.current_version(conn) == migrations.LATEST_VERSION
     finally:
         cat.dispose()
@@ -280,7 +280,7 @@ def test_eight_processes_open_a_new_catalog_and_write_at_once(tmp_path):
     for d in details:
         per_pid[d["pid"]] = per_pid.get(d["pid"], 0) + 1
     assert sorted(per_pid.values()) == [25] * 8
-    assert schema_rows == [1, 2]  # each migration ran once
+    assert schema_rows == list(range(1, migrations.LATEST_VERSION + 1))  # each migration ran once
 
 
 # -- upload records ----------------------------------------------------------------------------------
@@ -352,7 +352,7 @@ def test_postgresql_catalog_from_eight_processes_at_once(empty_postgres):
     try:
         with cat.read() as conn:
             assert conn.execute(select(func.count()).select_from(tables.history)).scalar() == 200
-            assert conn.execute(text("SELECT version FROM mreg_schema")).scalars().all() == [1, 2]
+            assert conn.execute(text("SELECT version FROM mreg_schema")).scalars().all() == list(range(1, migrations.LATEST_VERSION + 1))
         with cat.write() as conn:
             model_id, _ = _add_model(conn)
         with cat.write() as conn:
