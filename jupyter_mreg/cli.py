@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"No registry at {session.home}: there is no catalog.db there. Pass --home (or set MREG_HOME) to "
               "the folder you gave Session's `home`.", file=sys.stderr)
         return 2
+    if args.repair and session.read_only:
+        print(f"Cannot repair the registry at {session.home}: it is read-only: {session.read_only_reason}. "
+              "Run without --repair to check it.", file=sys.stderr)
+        return 2
     report = store.check(session.catalog, session.artifacts, repair=args.repair, verify=args.verify,
                    grace_seconds=args.grace_seconds)
     print(f"Registry at {session.home}")
