@@ -134,10 +134,9 @@ class Session:
     def catalog(self):
         """The catalog (`jupyter_mreg.store.Catalog`), created and migrated on first use (read-only: opened,
         never created or migrated)."""
-        read_only = self.read_only
         with self._open_lock:
             if self._catalog is None:
-                self._catalog = store.Catalog(self.catalog_url, read_only=read_only)
+                self._catalog = store.Catalog(self.catalog_url, read_only=self.read_only)
             return self._catalog
 
     @property

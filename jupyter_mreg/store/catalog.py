@@ -298,7 +298,7 @@ def _forget_pool(ref: weakref.ref[Engine]) -> None:
 
 
 class Catalog:
-    """The registry's catalog at a SQLAlchemy URL; opening it creates or upgrades its schema.
+    """The registry's catalog at a SQLAlchemy URL; opening it creates or upgrades its schema (unless read-only).
 
     Use `with catalog.read() as conn:` and `with catalog.write() as conn:`; each is one transaction,
     committed on normal exit and rolled back on an exception. Keep write transactions short (no file
@@ -309,7 +309,7 @@ class Catalog:
     folder or table, never upgrades the schema, never switches the journal mode, and `write()` raises
     `ReadOnlyError`. A missing catalog (no file, or no tables in the database) and a catalog of an older
     schema (it must be upgraded once by a read-write open) raise `StorageError`. SQLite reads through a
-    `mode=ro` connection (in a folder nobody may write, and with no -shm file there, an `immutable` one);
+    `mode=ro` connection (in a folder this process may not write, with no -shm file there, an `immutable` one);
     PostgreSQL runs every transaction READ ONLY.
     """
 
@@ -416,8 +416,8 @@ class Catalog:
                "the database refuses writes (a read-only file, folder or mount, or a read-only server)")
         said = f" ({refusal})" if refusal else ""
         return ReadOnlyError(
-            f"Cannot change the catalog at {self._display}: {why}{said}. Nothing was changed. Fix: open it "
-            f"read-write, with write access to it, to change it."
+            f"Cannot change the catalog at {self._display}: {why}{said}. Nothing was changed. Fix: to change "
+            f"it, open it read-write with write access to it; to read it, open it read-only."
         )
 
     @contextmanager
