@@ -299,6 +299,23 @@ def test_hardening_read_only_config_reads_and_refuses_writes(built, monkeypatch,
     _allowed_new_files(before, snapshot(home))  # no cache folder in the home either
 
 
+def test_hardening_read_only_cache_without_a_user_cache_is_a_private_temp_folder(built, monkeypatch, tmp_path):
+    home, _ = built
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # no cache folder can be made there
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    planted = tmp_path / "tmp" / f"jupyter_mreg-{os.geteuid()}"
+    planted.mkdir()
+    planted.chmod(0o777)  # anyone could put files there for load() to unpickle: not used
+    cache = _ro_session(home).cache_dir
+    assert cache.parent.parent == tmp_path / "tmp" and cache.parent != planted
+    assert stat.S_IMODE(cache.parent.stat().st_mode) == 0o700
+    planted.chmod(0o700)  # this user's own and closed to others: used
+    assert _ro_session(home).cache_dir.parent == planted
+
+
 def test_hardening_read_only_registry_on_a_missing_schema_creates_nothing(built, monkeypatch, tmp_path):
     home, _ = built
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
