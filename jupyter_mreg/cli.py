@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"No registry at {session.home}: there is no catalog.db there. Pass --home (or set MREG_HOME) to "
               "the folder you gave Session's `home`.", file=sys.stderr)
         return 2
+    if (args.repair or args.forget_catalog) and session.read_only:
+        print(f"Cannot repair the registry at {session.home}: it is read-only: {session.read_only_reason}. "
+              "Run without --repair / --forget-catalog to check it.", file=sys.stderr)
+        return 2
     if args.forget_catalog:
         sharing.forget(session.catalog, session.artifacts, args.forget_catalog)
         print(f"Forgot catalog {args.forget_catalog}: the artifact store at {session.artifacts_url} no longer "

@@ -9,6 +9,8 @@ and access control will check privileges here. Nothing else in the package opens
 store's own bookkeeping aside: uploads in progress, garbage collection).
 
 Operations take the session (who changes what, and where the catalog is) and names in identifier form.
+A read-only session (`Session.read_only`) is refused here, by `require_writable`, before anything is done;
+writes that do expensive work before their change (log_model packages and uploads) call it first.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from jupyter_mreg.errors import (AlreadyExistsError, InvalidArgumentError, MetricNotFoundError, MregError,
-                                 NotFoundError)
+                                 NotFoundError, ReadOnlyError)
 from jupyter_mreg.model.packaging.manifest import Manifest
 from jupyter_mreg.registry import metadata as md
 from jupyter_mreg.registry import queries as q
@@ -133,9 +135,17 @@ class _Transaction:
         self.record("CREATE_SCHEMA", database=database, schema=schema)
 
 
+def require_writable(session: Any) -> None:
+    """Raise `ReadOnlyError` when `session` may not change its registry: say where, why and the fix."""
+    if session.read_only:
+        raise ReadOnlyError(f"The registry at {session.home} is read-only, so nothing was changed: "
+                            f"{session.read_only_reason}.")
+
+
 @contextmanager
 def _change(session: Any) -> Iterator[_Transaction]:
     """One write transaction; its changes reach the subscribers after the commit, never after a rollback."""
+    require_writable(session)
     with session.catalog.write() as conn:
         tx = _Transaction(session, conn)
         yield tx

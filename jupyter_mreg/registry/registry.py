@@ -48,7 +48,8 @@ class Registry:
         if unknown:
             raise InvalidArgumentError(f"Registry options {unknown} are unknown: the only option is 'enable_monitoring'.")
         self._options = {"enable_monitoring": True, **(options or {})}
-        if not catalog_reads.schema_exists(session, database, schema):
+        # A read-only registry creates nothing: a schema it lacks just lists no models.
+        if not session.read_only and not catalog_reads.schema_exists(session, database, schema):
             changes.create_schema(session, database, schema)
 
     # --- identity -------------------------------------------------------------------------------
@@ -106,6 +107,7 @@ class Registry:
         A missing `version_name` gets a random `ADJECTIVE_ANIMAL_N` name. The first version of a model is
         its default. Nothing is visible until every file is stored and verified.
         """
+        changes.require_writable(self._session)  # before packaging and uploading, not after
         qn = self._qualify(model_name)
         version = parse_identifier(version_name, "Version name") if version_name is not None else None
         if isinstance(model, ModelVersion):

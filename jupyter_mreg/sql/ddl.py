@@ -17,7 +17,8 @@
 `run(statement, ctx)` returns what Snowflake returns: the SHOW table (the columns of `show_models()` /
 `show_versions()`, and Snowflake's for SHOW FUNCTIONS) or a one-row `status` DataFrame. Names follow
 Snowflake's identifier rules and resolve in the session's current database and schema. A mistake is a
-`SqlError` pointing at the name or token at fault.
+`SqlError` pointing at the name or token at fault. On a read-only registry only SHOW, DESCRIBE and USE
+run; every other statement raises `ReadOnlyError` before it looks anything up.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class GrantNotEnforcedWarning(UserWarning):
 def run(statement: str, ctx: SqlContext) -> pd.DataFrame | None:
     """Run one DDL/DCL statement; see the module docstring for the forms."""
     node = p.parse(statement, ctx.params)
+    if type(node) not in READS:
+        changes.require_writable(ctx.session)
     return HANDLERS[type(node)](node, _Exec(statement, ctx))
 
 
@@ -524,3 +527,6 @@ HANDLERS: dict[type, Callable[[Any, _Exec], pd.DataFrame]] = {
     p.Use: use,
     p.Grant: grant,
 }
+# The forms that change nothing in the registry (USE changes only the session); the others are refused on a
+# read-only one.
+READS = frozenset({p.ShowModels, p.ShowVersions, p.ShowFunctions, p.DescribeModel, p.Use})

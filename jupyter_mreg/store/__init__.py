@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .artifacts import ArtifactStore
-    from .catalog import Catalog, finish_upload, pending_upload
+    from .catalog import Catalog, finish_upload, pending_upload, sqlite_path
     from .check import CheckReport, check, collect_garbage
 
 _LAZY = {
@@ -21,12 +21,14 @@ _LAZY = {
     "Catalog": ".catalog",
     "finish_upload": ".catalog",
     "pending_upload": ".catalog",
+    "sqlite_path": ".catalog",
     "CheckReport": ".check",
     "check": ".check",
     "collect_garbage": ".check",
 }
 
-__all__ = ["ArtifactStore", "Catalog", "CheckReport", "check", "collect_garbage", "finish_upload", "pending_upload"]
+__all__ = ["ArtifactStore", "Catalog", "CheckReport", "check", "collect_garbage", "finish_upload", "pending_upload",
+           "sqlite_path"]
 
 
 def __getattr__(name: str) -> Any:

@@ -3,6 +3,8 @@
 SQLite (the default, a file next to the artifacts) runs in WAL mode: readers never block, writers queue
 on the database's write lock for up to 60 s. PostgreSQL works by URL with the same code. Every catalog
 access goes through `Catalog.read()` or `Catalog.write()`, one transaction each.
+
+`Catalog(url, read_only=True)` reads a catalog it may not (or must not) change: see `Catalog`.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import socket
 import sqlite3
 import threading
 import time
+import urllib.parse
 import uuid
 import warnings
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -24,10 +27,10 @@ from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
-from jupyter_mreg.errors import StorageError
+from jupyter_mreg.errors import ReadOnlyError, StorageError
 
 from . import tables
-from .migrations import LATEST_VERSION, check_supported, current_version, mreg_schema, upgrade
+from .migrations import LATEST_VERSION, READABLE_SINCE, check_supported, current_version, mreg_schema, upgrade
 
 if TYPE_CHECKING:
     from .artifacts import ArtifactStore
@@ -42,18 +45,33 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, connection_record: Any, *, read_only: bool = False) -> None:
     # Take BEGIN away from pysqlite: it would start write transactions lazily (and fail on the lock
     # upgrade instead of waiting); our "begin" listener emits BEGIN / BEGIN IMMEDIATE instead.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
-        _enable_wal(cursor)
+        if not read_only:  # switching the journal mode writes the file's header
+            _enable_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+def _sqlite_connect_read_only(dbapi_connection: Any, connection_record: Any) -> None:
+    _sqlite_connect(dbapi_connection, connection_record, read_only=True)
+
+
+def _postgres_connect_read_only(dbapi_connection: Any, connection_record: Any) -> None:
+    # The server refuses every write of this connection's transactions, whatever statement slips through.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    finally:
+        cursor.close()
+    dbapi_connection.commit()  # a SET in a transaction that rolls back would be undone with it
 
 
 def _enable_wal(cursor: Any) -> None:
@@ -96,17 +114,36 @@ def _to_url(url: str) -> URL:
         ) from exc
 
 
-# One engine per catalog in a process, shared by every Session on it: an engine keeps the compiled form of
-# each statement, and compiling them again for every new Session was most of the cost of a cold load().
-# A SQLite engine is reused only while its file is the same file (not deleted and created again).
-_engines: dict[str, tuple[Engine, Any]] = {}
+def sqlite_path(url: str) -> str | None:
+    """The file of a SQLite catalog URL (or plain path); None for a server or an in-memory database."""
+    return _sqlite_file(_to_url(url))
+
+
+def _sqlite_file(parsed: URL) -> str | None:
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
+# One engine per catalog and mode (read-write, read-only) in a process, shared by every Session on it: an
+# engine keeps the compiled form of each statement, and compiling them again for every new Session was most
+# of the cost of a cold load(). A SQLite engine is reused only while its file is the same file (not deleted
+# and created again). A read-only engine is never handed to a read-write Catalog, nor the other way round.
+_engines: dict[tuple[str, bool], tuple[Engine, Any]] = {}
 _engines_lock = threading.Lock()
 
 
+def _engine_key(parsed: URL, read_only: bool) -> tuple[str, bool]:
+    return parsed.render_as_string(hide_password=False), read_only
+
+
 def _file_identity(parsed: URL) -> Any:
-    database = parsed.database or ""
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
-        return "server" if parsed.get_backend_name() != "sqlite" else None
+    if parsed.get_backend_name() != "sqlite":
+        return "server"
+    database = _sqlite_file(parsed)
+    if database is None:
+        return None
     try:
         st = os.stat(database)
     except OSError:
@@ -114,41 +151,43 @@ def _file_identity(parsed: URL) -> Any:
     return (st.st_dev, st.st_ino)
 
 
-def _shared_engine(parsed: URL, display: str) -> tuple[Engine, bool]:
-    """(engine, created now) for `parsed`; see `_engines`. In-memory SQLite is never shared."""
-    key = parsed.render_as_string(hide_password=False)
+def _shared_engine(parsed: URL, display: str, read_only: bool) -> tuple[Engine, bool]:
+    """(engine, created now) for `parsed` in that mode; see `_engines`. In-memory SQLite is never shared."""
+    key = _engine_key(parsed, read_only)
     identity = _file_identity(parsed)
     with _engines_lock:
         cached = _engines.get(key)
         if cached is not None and identity is not None and cached[1] == identity:
             return cached[0], False
-        engine = _make_engine(parsed, display)
+        engine = _make_engine(parsed, display, read_only)
         # Shared once its schema is open (`_remember_identity`): a new file's identity is known only then.
         _engines[key] = (engine, None)
         return engine, True
 
 
-def _remember_identity(parsed: URL, engine: Engine) -> None:
-    key = parsed.render_as_string(hide_password=False)
+def _remember_identity(parsed: URL, read_only: bool, engine: Engine) -> None:
+    key = _engine_key(parsed, read_only)
     with _engines_lock:
         if key in _engines and _engines[key][0] is engine:
             _engines[key] = (engine, _file_identity(parsed))
 
 
-def _forget_engine(parsed: URL, engine: Engine) -> None:
-    key = parsed.render_as_string(hide_password=False)
+def _forget_engine(parsed: URL, read_only: bool, engine: Engine) -> None:
+    key = _engine_key(parsed, read_only)
     with _engines_lock:
         if key in _engines and _engines[key][0] is engine:
             del _engines[key]
     engine.dispose()
 
 
-def _make_engine(parsed: URL, display: str) -> Engine:
+def _make_engine(parsed: URL, display: str, read_only: bool) -> Engine:
     is_sqlite = parsed.get_backend_name() == "sqlite"
     options: dict[str, Any] = {}
-    if is_sqlite:
-        database = parsed.database or ""
-        if database and database != ":memory:" and not database.startswith("file:"):
+    if is_sqlite and read_only:
+        options["creator"] = _sqlite_read_only_opener(parsed, display)
+    elif is_sqlite:
+        database = _sqlite_file(parsed)
+        if database:
             parent = os.path.dirname(os.path.abspath(database))
             try:
                 os.makedirs(parent, exist_ok=True)
@@ -174,14 +213,82 @@ def _make_engine(parsed: URL, display: str) -> Engine:
             f"catalog.db, or postgresql://user@host:5432/database."
         ) from exc
     if is_sqlite:
-        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "connect", _sqlite_connect_read_only if read_only else _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
+    elif read_only and parsed.get_backend_name() == "postgresql":
+        event.listen(engine, "connect", _postgres_connect_read_only)
     if hasattr(os, "register_at_fork"):
         # A forked child must not reuse the parent's pooled connections (a SQLite handle shared by two
         # processes can corrupt the file): it opens its own.
         ref = weakref.ref(engine)
         os.register_at_fork(after_in_child=lambda: _forget_pool(ref))
     return engine
+
+
+def _sqlite_read_only_opener(parsed: URL, display: str) -> Callable[[], sqlite3.Connection]:
+    """A function that opens a SQLite catalog file read-only, chosen once by trying it.
+
+    `mode=ro` first: it sees other processes' commits, whether still in the -wal file or not. A WAL
+    database needs its -shm (and -wal) file for that; in a folder this process may not write, and with no
+    -shm left there by a writer, SQLite cannot create it and refuses. With no -wal either, the file alone is
+    the whole catalog, and we read it `immutable`: without locks, on the promise that nobody changes it
+    while we read. Nobody can through a read-only mount; another machine writing the same share, or root in
+    a folder merely without write permission, could, and this reader would then see stale or torn pages.
+    """
+    if (parsed.database or "").startswith("file:"):
+        raise StorageError(f"Cannot open the catalog at {display} read-only: give its file as "
+                           f"sqlite:////absolute/path/catalog.db, not as a SQLite file: URI.")
+    database = _sqlite_file(parsed)
+    if database is None or not os.path.isfile(database):
+        raise _no_catalog(display)
+    if not os.access(database, os.R_OK):
+        raise StorageError(f"Cannot read the catalog at {display}: this user may not read {database}. Fix: ask "
+                           f"its owner for read access.")
+    uri = f"file:{urllib.parse.quote(os.path.abspath(database))}?mode=ro"
+
+    def opener(query: str) -> Callable[[], sqlite3.Connection]:
+        return lambda: sqlite3.connect(f"{uri}{query}", uri=True, timeout=BUSY_TIMEOUT_SECONDS,
+                                       check_same_thread=False)
+
+    probe = opener("")()
+    try:
+        probe.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        return opener("")
+    except sqlite3.DatabaseError as exc:
+        if not _cannot_make_shm(exc):
+            raise StorageError(f"Cannot read the catalog at {display}: {exc}. Fix: point the registry at its "
+                               f"catalog.db file, or restore that file from a backup.") from exc
+    finally:
+        probe.close()
+    try:
+        wal_size = os.path.getsize(database + "-wal")
+    except OSError:
+        wal_size = 0
+    if wal_size:
+        raise StorageError(
+            f"Cannot read the catalog at {display} read-only: its last changes are still in "
+            f"{os.path.basename(database)}-wal, and SQLite needs to create {os.path.basename(database)}-shm "
+            f"next to it to read them, in a folder this process may not write. Fix: open the registry once "
+            f"read-write (closing it folds the -wal into the catalog), or copy the catalog file with its -wal "
+            f"file to a folder you may write and open the copy."
+        )
+    return opener("&immutable=1")
+
+
+def _cannot_make_shm(exc: sqlite3.DatabaseError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if code is None:
+        return "unable to open" in str(exc) or "readonly" in str(exc)
+    # SQLITE_CANTOPEN (a read-only mount), SQLITE_READONLY_CANTINIT and _DIRECTORY (no write permission)
+    return code in (14, 1288, 1544)
+
+
+def _no_catalog(display: str) -> StorageError:
+    return StorageError(
+        f"There is no catalog at {display}: a catalog opened read-only is never created. Fix: check the "
+        f"path or URL (a registry's catalog is <home>/catalog.db); create a new registry by opening it "
+        f"read-write where you may write."
+    )
 
 
 def _forget_pool(ref: weakref.ref[Engine]) -> None:
@@ -191,20 +298,28 @@ def _forget_pool(ref: weakref.ref[Engine]) -> None:
 
 
 class Catalog:
-    """The registry's catalog at a SQLAlchemy URL; opening it creates or upgrades its schema.
+    """The registry's catalog at a SQLAlchemy URL; opening it creates or upgrades its schema (unless read-only).
 
     Use `with catalog.read() as conn:` and `with catalog.write() as conn:`; each is one transaction,
     committed on normal exit and rolled back on an exception. Keep write transactions short (no file
     I/O inside them): every other writer waits for them. Do not open a write inside a write in one
     thread: the inner one would wait for the outer forever, so it raises `StorageError` instead.
+
+    `read_only=True` opens an existing catalog without changing anything: it never creates a file,
+    folder or table, never upgrades the schema, never switches the journal mode, and `write()` raises
+    `ReadOnlyError`. A missing catalog (no file, or no tables in the database) and a catalog of an older
+    schema (it must be upgraded once by a read-write open) raise `StorageError`. SQLite reads through a
+    `mode=ro` connection (in a folder this process may not write, with no -shm file there, an `immutable` one);
+    PostgreSQL runs every transaction READ ONLY.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         self._url = str(url)
+        self._read_only = bool(read_only)
         parsed = _to_url(self._url)
         self._display = parsed.render_as_string(hide_password=True)
         self._is_sqlite = parsed.get_backend_name() == "sqlite"
-        engine, fresh = _shared_engine(parsed, self._display)
+        engine, fresh = _shared_engine(parsed, self._display, self._read_only)
         self._engine = engine
         self._write_engine = engine.execution_options(**{_WRITE_OPTION: True})
         self._local = threading.local()
@@ -215,16 +330,26 @@ class Catalog:
             self._open_schema()
         except BaseException:
             if fresh:
-                _forget_engine(parsed, engine)
+                _forget_engine(parsed, self._read_only, engine)
             raise
         if fresh:
-            _remember_identity(parsed, engine)
+            _remember_identity(parsed, self._read_only, engine)
 
     def _open_schema(self) -> None:
         with self.read() as conn:
             version = current_version(conn)
         check_supported(version, self._display)
-        if version < LATEST_VERSION:
+        if version < READABLE_SINCE and self._read_only:
+            if version == 0:
+                raise _no_catalog(self._display)
+            # Reading an older schema would need every query in two versions; one upgrade settles it.
+            raise StorageError(
+                f"The catalog at {self._display} has schema version {version}, and this jupyter_mreg reads "
+                f"schema versions {READABLE_SINCE} to {LATEST_VERSION}: an older jupyter_mreg wrote it, and a "
+                f"read-only open never upgrades it. Fix: open the registry once read-write with this jupyter_mreg (or ask its owner "
+                f"to): that upgrades the catalog in place, and read-only opens work from then on."
+            )
+        if version < LATEST_VERSION and not self._read_only:
             with self._translate_errors():
                 upgrade(self._write_engine, url=self._display)
 
@@ -239,12 +364,17 @@ class Catalog:
         return self._display
 
     @property
+    def read_only(self) -> bool:
+        """Whether the catalog was opened read-only (`write()` raises `ReadOnlyError`)."""
+        return self._read_only
+
+    @property
     def engine(self) -> Engine:
         """The SQLAlchemy engine (reads); prefer `read()` / `write()`, which manage transactions."""
         return self._engine
 
     def __repr__(self) -> str:
-        return f"Catalog({self._display!r})"
+        return f"Catalog({self._display!r}{', read_only=True' if self._read_only else ''})"
 
     @contextmanager
     def _translate_errors(self) -> Iterator[None]:
@@ -253,12 +383,14 @@ class Catalog:
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
             raise self._storage_error(exc) from exc
         except sa_exc.DatabaseError as exc:
-            if type(exc) is not sa_exc.DatabaseError:  # constraint violations etc. are the caller's to handle
-                raise
+            if type(exc) is not sa_exc.DatabaseError and not _refused_as_read_only(exc):
+                raise  # constraint violations etc. are the caller's to handle
             raise self._storage_error(exc) from exc
 
     def _storage_error(self, exc: sa_exc.DBAPIError) -> StorageError:
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        if _refused_as_read_only(exc):
+            return self._read_only_error(reason)
         if "locked" in reason or "busy" in reason:
             fix = (
                 f"Another process kept the catalog's write lock longer than this one waits "
@@ -279,6 +411,15 @@ class Catalog:
             )
         return StorageError(f"Cannot use the catalog at {self._display}: {reason}. {fix}")
 
+    def _read_only_error(self, refusal: str = "") -> ReadOnlyError:
+        why = ("it was opened read-only (Catalog(..., read_only=True))" if self._read_only else
+               "the database refuses writes (a read-only file, folder or mount, or a read-only server)")
+        said = f" ({refusal})" if refusal else ""
+        return ReadOnlyError(
+            f"Cannot change the catalog at {self._display}: {why}{said}. Nothing was changed. Fix: to change "
+            f"it, open it read-write with write access to it; to read it, open it read-only."
+        )
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A connection inside one read transaction (SQLite: deferred, never blocks or is blocked)."""
@@ -293,6 +434,8 @@ class Catalog:
         The write lock is taken at the start (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: an advisory lock):
         concurrent writers queue instead of failing.
         """
+        if self._read_only:
+            raise self._read_only_error()
         if getattr(self._local, "writing", False):
             raise StorageError(
                 f"A write transaction on the catalog at {self._display} is already open in this thread; a "
@@ -314,7 +457,19 @@ class Catalog:
     def dispose(self) -> None:
         """Close every pooled connection (call before forking, or when done with the catalog). The next
         Catalog on this URL opens a new engine and checks the schema again."""
-        _forget_engine(_to_url(self._url), self._engine)
+        _forget_engine(_to_url(self._url), self._read_only, self._engine)
+
+
+def _refused_as_read_only(exc: sa_exc.DBAPIError) -> bool:
+    """Whether the database refused a write because the connection or the file is read-only."""
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, sqlite3.Error):
+        code = getattr(orig, "sqlite_errorcode", None)  # Python 3.11+
+        if code is None:
+            return "readonly database" in str(orig)
+        return code & 0xFF == 8  # SQLITE_READONLY, whatever its extended code says about why
+    # PostgreSQL's read_only_sql_transaction (psycopg 3 names it sqlstate, psycopg2 pgcode)
+    return "25006" in (getattr(orig, "sqlstate", None), getattr(orig, "pgcode", None))
 
 
 # -- uploads: writes of artifact files in progress ---------------------------------------------

@@ -61,6 +61,9 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
 ]
 
 LATEST_VERSION = len(MIGRATIONS)
+# The oldest schema this release reads without upgrading it (a read-only open never upgrades): migration 3
+# only added tables that reading does without. Raise it when a migration changes what reads use.
+READABLE_SINCE = 2
 
 
 def current_version(conn: Connection) -> int:
