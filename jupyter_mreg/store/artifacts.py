@@ -397,7 +397,8 @@ class ArtifactStore:
 
     def _catalog_record_path(self, catalog_id: str) -> str:
         if not isinstance(catalog_id, str) or not _CATALOG_ID_RE.match(catalog_id):
-            raise StorageError(f"{catalog_id!r} is not a catalog id: expected 32 lowercase hexadecimal characters.")
+            raise StorageError(f"{catalog_id!r} is not a catalog id: expected 32 lowercase hexadecimal characters. "
+                               f"Fix: pass the id that `python -m jupyter_mreg check` reported.")
         return self._join("catalogs", f"{catalog_id}.json")
 
 

@@ -47,6 +47,8 @@ def record_use(catalog: Catalog, artifacts: ArtifactStore) -> str | None:
     with _recorded_lock:
         if key in _recorded:
             return own_id
+    if catalog.read_only:  # a reader changes nothing; it does not collect either
+        return own_id
     records = artifacts.catalog_records()
     if records.get(own_id, {}).get("catalog_url") != catalog.display_url:
         artifacts.write_catalog_record(own_id, {"catalog_id": own_id, "catalog_url": catalog.display_url,

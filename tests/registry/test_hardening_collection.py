@@ -17,8 +17,9 @@ from sklearn.linear_model import LogisticRegression
 from jupyter_mreg import Session
 from jupyter_mreg.registry import Registry
 from jupyter_mreg.store import check
-from tests.conftest import run_check
+from tests.conftest import make_churn
 
+OTHER = LogisticRegression(C=0.3, max_iter=500).fit(*make_churn(100, seed=1))
 FIXTURE_0_1 = Path(__file__).resolve().parents[1] / "fixtures" / "registry_0_1"
 X_0_1 = pd.DataFrame({"age": [25, 70, 40], "income": [30000.0, 80000.0, 55000.0], "tenure": [1.0, 6.0, 2.0]})
 
@@ -105,21 +106,23 @@ def test_hardening_an_empty_catalog_collects_only_when_told_to(tmp_path):
 @pytest.fixture
 def shared(tmp_path, churn, pipe):
     """Registries `one` and `two`, two catalogs on one artifact store; both log the same model under "same"
-    (one set of objects), and `two` logs a second model "only_two"."""
+    (one set of objects), and `two` logs another model, "only_two", whose model file only it has."""
     artifacts = tmp_path / "shared-artifacts"
     one = _registry(tmp_path / "one", artifacts=artifacts)
     two = _registry(tmp_path / "two", artifacts=artifacts)
     X = churn[0].head()
     one.log_model(pipe, model_name="same", version_name="v1", sample_input_data=X)
     two.log_model(pipe, model_name="same", version_name="v1", sample_input_data=X)
-    two.log_model(pipe, model_name="only_two", version_name="v1", sample_input_data=X, comment="two's own")
+    two.log_model(OTHER, model_name="only_two", version_name="v1", sample_input_data=X)
     _age_objects(artifacts)
     return one, two, artifacts
 
 
 def _runs(reg: Registry, model: str, churn, pipe) -> bool:
+    """Whether `model` v1 loads from the shared store and predicts what its fitted model does."""
+    fitted = OTHER if model == "only_two" else pipe
     out = reg.get_model(model).version("v1").run(churn[0].head(3), function_name="predict")
-    return list(out.iloc[:, -1]) == list(pipe.predict(churn[0].head(3)))
+    return list(out.iloc[:, -1]) == list(fitted.predict(churn[0].head(3)))
 
 
 def test_hardening_a_delete_in_one_catalog_keeps_what_another_catalog_uses(shared, churn, pipe):
@@ -157,7 +160,7 @@ def test_hardening_an_unreadable_sharing_catalog_stops_collection_until_forgotte
     code, out = _cli("--repair", "--home", str(one._session.home), "--artifacts-url", str(artifacts))
     assert code == 1, out
     assert "is shared with catalog" in out and f"{two_home / 'catalog.db'}" in out and "cannot be read now" in out
-    other_id = out.split("--forget-catalog ", 1)[1].split()[0]
+    other_id = out.split("--forget-catalog ", 1)[1].split()[0].strip("`")
     assert len(_objects(artifacts)) > 0
 
     # Moved back, it is readable again and keeps its objects; forgotten instead, it no longer would.
@@ -178,8 +181,7 @@ def test_hardening_objects_freed_by_a_delete_are_reclaimable_not_damage(tmp_path
     reg = _registry(home)
     X = churn[0].head()
     reg.log_model(pipe, model_name="keep", version_name="v1", sample_input_data=X)
-    other = LogisticRegression(C=0.5).fit(*churn)
-    reg.log_model(other, model_name="gone", version_name="v1", sample_input_data=X)
+    reg.log_model(OTHER, model_name="gone", version_name="v1", sample_input_data=X)
     objects_before = _objects(home / "artifacts")
     reg.delete_model("gone")  # its objects are seconds old: younger than the grace period, kept for now
     assert _objects(home / "artifacts") == objects_before
