@@ -65,8 +65,11 @@ class CheckReport:
 
     The lists hold everything found (object SHA-256s, tmp file names, upload records). `repaired` says
     what was removed; `problems` lists, one line each, what is still wrong; `ok` is True when nothing is.
+    `catalog_problems` is the database's own integrity check of the catalog (see
+    `Catalog.integrity_problems`); when it finds damage, nothing else is checked or removed.
     """
 
+    catalog_problems: list[str] = field(default_factory=list)
     orphaned_objects: list[str] = field(default_factory=list)
     missing_objects: list[str] = field(default_factory=list)
     corrupt_objects: list[str] = field(default_factory=list)
@@ -84,7 +87,7 @@ class CheckReport:
     @property
     def problems(self) -> list[str]:
         """One human-readable line per problem still present."""
-        lines: list[str] = []
+        lines: list[str] = list(self.catalog_problems)
         for sha in self.missing_objects:
             lines.append(
                 f"missing object {sha}, used by {self._uses(sha)}: it was removed from the artifact store "
@@ -282,8 +285,14 @@ def check(
     `verify=True` also reads every referenced object to check its hash (slow on a large store); without
     it, only a size that differs from the recorded one reveals a corrupt object. Orphaned objects that
     a live upload may still reference are not reported: see the module docstring.
+
+    The catalog's own integrity check runs first (SQLite `PRAGMA quick_check`, or the slower
+    `integrity_check` with `verify=True`; nothing on PostgreSQL). When it finds damage, the report holds
+    only that: a damaged catalog may have lost the rows that keep objects in use, so nothing is removed.
     """
-    report = CheckReport()
+    report = CheckReport(catalog_problems=catalog.integrity_problems(full=verify))
+    if report.catalog_problems:
+        return report
     # List the store before reading the catalog: an object published in between is then seen as
     # referenced, never as orphaned.
     objects = {sha: (size, mtime) for sha, size, mtime in artifacts.iter_objects()}
