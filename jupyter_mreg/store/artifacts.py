@@ -53,6 +53,11 @@ class ArtifactStore:
                     f"fsspec URL such as file:///path, memory://name or s3://bucket/prefix, and install the "
                     f"fsspec backend it needs (for s3://, pip install s3fs)."
                 ) from exc
+            except OSError as exc:  # some filesystems connect when they are made (ftp://, sftp://, …)
+                raise StorageError(
+                    f"Cannot open the artifact store at {self.url!r}: {exc}. Fix: check that the storage is "
+                    f"reachable from this machine and that the URL's host, port and credentials are right."
+                ) from exc
         self.backend = backend
         self._objects_dir = self._join("objects")
         self._tmp_dir = self._join("tmp")
