@@ -1,9 +1,12 @@
 """Consistency check and garbage collection of a registry's catalog and artifact store.
 
 What can go wrong and who fixes it:
+- the catalog file itself is damaged (SQLite): reported, and then nothing else is checked or removed; only
+  a backup (or salvaging with sqlite3's `.recover`) fixes it;
 - an object no version references (a version was deleted, or an upload crashed after writing files):
   orphaned, removed by `repair` / `collect_garbage`;
-- an upload record whose process is gone, a temporary file it left: stale, removed by `repair`;
+- an upload record whose process is gone, a temporary file or staging folder it left: stale, removed by
+  `repair` (a staging folder also by the next log_model, see `remove_abandoned_staging`);
 - an object a version references that is absent or whose content changed: missing / corrupt. Versions are
   immutable, so only a backup (or deleting the version) can fix it; `repair` reports it and goes on.
 
@@ -26,10 +29,12 @@ from sqlalchemy import Connection, select
 from jupyter_mreg.errors import IntegrityError
 
 from . import tables
-from .artifacts import ArtifactStore
+from .artifacts import STAGING_SUFFIX, ArtifactStore
+from .backends.local import newest_mtime, remove_tree
 from .catalog import Catalog, lock_against_collection
 
 STALE_UPLOAD_SECONDS = 24 * 3600
+STAGING_GRACE_SECONDS = 60.0
 _BATCH = 200  # objects removed per write transaction: keeps the catalog's write lock short
 
 
@@ -116,7 +121,7 @@ class CheckReport:
         for name in self.stale_tmp:
             if ("tmp", name) not in self._fixed:
                 lines.append(
-                    f"stale temporary file tmp/{name}: left by an interrupted upload. Fix: "
+                    f"stale {_tmp_label(name)}: left by an interrupted upload. Fix: "
                     f"check(..., repair=True) removes it."
                 )
         return lines
@@ -124,6 +129,12 @@ class CheckReport:
     def _uses(self, sha: str) -> str:
         uses = self.used_by.get(sha) or []
         return "; ".join(str(u) for u in uses) if uses else "no version any more"
+
+
+def _tmp_label(name: str) -> str:
+    if name.endswith(STAGING_SUFFIX):
+        return f"staging folder tmp/{name}/"
+    return f"temporary file tmp/{name}"
 
 
 # -- liveness of uploads --------------------------------------------------------------------------
@@ -346,7 +357,7 @@ def _repair(catalog: Catalog, artifacts: ArtifactStore, report: CheckReport, gra
     for name in report.stale_tmp:
         artifacts.delete_tmp(name)
         report._fixed.add(("tmp", name))
-        report.repaired.append(f"removed stale temporary file tmp/{name}")
+        report.repaired.append(f"removed stale {_tmp_label(name)}")
     if report.stale_uploads:
         ids = [up.id for up in report.stale_uploads]
         with catalog.write() as conn:
@@ -386,3 +397,49 @@ def collect_garbage(catalog: Catalog, artifacts: ArtifactStore, grace_seconds: f
     removed = _collect(catalog, artifacts, unreferenced, grace_seconds=grace_seconds,
                        only_without_live_uploads=True, min_age=grace_seconds)
     return len(removed)
+
+
+def remove_abandoned_staging(
+    catalog: Catalog,
+    folder: str | os.PathLike[str],
+    *,
+    grace_seconds: float = STAGING_GRACE_SECONDS,
+    dry_run: bool = False,
+) -> list[str]:
+    """Remove the staging folders (`staging_name(upload_id)`) in the local `folder` that no live upload owns
+    and that nothing wrote to for `grace_seconds`; return the names of those removed, sorted (`dry_run`:
+    of those it would remove). One this process may not remove (another user's) is left for `check`.
+
+    A log_model killed while it saved or stored its package leaves its staging folder; `Registry.log_model`
+    calls this for the folder it stages in, and `check` finds those in the store's `tmp/` as stale tmp
+    entries. The staging of a live upload always stays: its record is written before the folder is made,
+    and removed only after it (or once the upload has published its version, when the grace period covers
+    the moment until the folder goes). Reads the catalog only when some folder is old enough.
+    """
+    folder = os.fspath(folder)
+    now = time.time()
+    try:
+        names = sorted(name for name in os.listdir(folder) if name.endswith(STAGING_SUFFIX))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    old = []
+    for name in names:
+        mtime = newest_mtime(os.path.join(folder, name))
+        if mtime is not None and now - mtime >= grace_seconds:
+            old.append(name)
+    if not old:
+        return []
+    with catalog.read() as conn:
+        live, _ = _uploads(conn, now)
+    owners = {up.id for up in live}
+    abandoned = [name for name in old if name.split(".", 1)[0] not in owners]
+    if dry_run:
+        return abandoned
+    removed = []
+    for name in abandoned:
+        try:
+            remove_tree(os.path.join(folder, name))
+        except OSError:
+            continue
+        removed.append(name)
+    return removed
