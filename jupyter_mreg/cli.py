@@ -71,13 +71,24 @@ def _check(args: argparse.Namespace) -> int:
         return 2
     report = store.check(session.catalog, session.artifacts, repair=args.repair, verify=args.verify,
                          grace_seconds=args.grace_seconds)
+    repaired, problems = list(report.repaired), report.problems
+    if session.artifacts.local_tmp_dir is None and not report.catalog_problems:
+        # A store elsewhere has no tmp/ on this disk: log_model stages under <home>/tmp instead.
+        for name in store.remove_abandoned_staging(session.catalog, session.staging_dir,
+                                                   grace_seconds=args.grace_seconds, dry_run=not args.repair):
+            folder = session.staging_dir / name
+            if args.repair:
+                repaired.append(f"removed abandoned staging folder {folder}")
+            else:
+                problems.append(f"abandoned staging folder {folder}: left by an interrupted log_model. Fix: "
+                                f"--repair removes it.")
     print(f"Registry at {session.home}")
-    for line in report.repaired:
+    for line in repaired:
         print(f"repaired: {line}")
-    for line in report.problems:
+    for line in problems:
         print(f"problem: {line}")
-    print("OK: nothing wrong." if report.ok else f"{len(report.problems)} problem(s) remain.")
-    return 0 if report.ok else 1
+    print(f"{len(problems)} problem(s) remain." if problems else "OK: nothing wrong.")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -112,6 +112,12 @@ class Session:
         """Where loaded versions are unpacked (a local folder even when artifacts are remote)."""
         return self.home / "cache"
 
+    @property
+    def staging_dir(self) -> Path:
+        """Where log_model saves a package before storing it when the artifact store is not a local folder
+        (a local store has its own `tmp/`, on the same disk, so files are renamed rather than copied)."""
+        return self.home / "tmp"
+
     # --- Snowpark-style context ---------------------------------------------------------------
     def get_current_user(self) -> str:
         return self._user
