@@ -12,6 +12,7 @@ import pandas as pd
 
 from jupyter_mreg._lazy import lazy_module
 from jupyter_mreg.errors import InvalidArgumentError, StorageError
+from jupyter_mreg.model.handlers.base import scratch_in
 from jupyter_mreg.model.packaging.manifest import Manifest
 from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier, parse_qualified
 from jupyter_mreg.registry.metadata import dump_metadata, metrics_metadata
@@ -129,19 +130,20 @@ class Registry:
         metadata = dump_metadata(metrics_metadata(metrics or {}))
         # The upload record comes first: it names the staging folder and keeps it safe while the package is saved.
         with store.pending_upload(self._session.catalog, f"log_model {qn}") as upload_id:
-            with self._staging(upload_id) as staging:
+            # What a handler fetches while saving (an MLflow model's files) goes there too.
+            with self._staging(upload_id) as staging, scratch_in(staging):
                 manifest = package.save_package(
-                    model, staging, signatures=signatures, sample_input_data=sample_input_data,
+                    model, staging / "package", signatures=signatures, sample_input_data=sample_input_data,
                     conda_dependencies=conda_dependencies, pip_requirements=pip_requirements,
                     python_version=python_version, target_platforms=target_platforms, user_files=user_files,
                     code_paths=code_paths, ext_modules=ext_modules, task=task, options=options)
-                version = self._publish(qn, version, upload_id, staging, manifest, comment=comment,
+                version = self._publish(qn, version, upload_id, staging / "package", manifest, comment=comment,
                                         metadata=metadata)
         return ModelVersion._ref(self, qn, version)
 
     @contextmanager
     def _staging(self, upload_id: str) -> Iterator[Path]:
-        """A new folder named after upload `upload_id` to save a package in, removed afterwards.
+        """A new folder named after upload `upload_id` to save a package in (in a subfolder), removed afterwards.
 
         Inside the artifact store's own `tmp/` when the store is a local folder (same disk: its files are
         then renamed into place, not copied), else under `<home>/tmp`. Staging folders there that killed

@@ -27,9 +27,9 @@ import pandas as pd
 import pytest
 
 from jupyter_mreg import Session
+from jupyter_mreg.errors import MregError
 from jupyter_mreg.registry import Registry
-from jupyter_mreg import store as store_package
-from jupyter_mreg.store import ArtifactStore, Catalog, check, pending_upload, tables
+from jupyter_mreg.store import ArtifactStore, Catalog, check, pending_upload, remove_abandoned_staging, tables
 from jupyter_mreg.store.catalog import utcnow
 from tests.conftest import run_check
 from tests.store.stores import files_in, open_store, write_raw
@@ -328,7 +328,6 @@ def _staging(folder: Path, owner: str, age: float) -> str:
 
 
 def test_only_abandoned_staging_older_than_the_grace_period_is_removed(catalog, tmp_path):
-    remove_abandoned_staging = store_package.remove_abandoned_staging
     folder = tmp_path / "tmp"
     with pending_upload(catalog, "a live upload") as live_id:
         live = _staging(folder, live_id, age=3600)
@@ -359,3 +358,72 @@ def test_check_repair_keeps_the_staging_of_a_live_upload(tmp_path):
         assert code == 0 and (tmp / live).is_dir(), out
     code, out = run_check(home, "--repair")
     assert code == 0 and f"removed stale staging folder tmp/{live}/" in out and not (tmp / live).exists(), out
+
+
+# -- what a handler fetches while saving ----------------------------------------------------------------------
+
+# Logs a loaded MLflow PyFuncModel, which has no run or model id, so the mlflow handler writes its files
+# again into a scratch folder; SIGKILLed as soon as that folder is there.
+MLFLOW_KILLED = textwrap.dedent("""
+    import os, signal, sys
+    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    import mlflow.pyfunc, mlflow.sklearn, numpy as np, pandas as pd, sklearn
+    from sklearn.linear_model import LinearRegression
+    import jupyter_mreg.model.handlers.mlflow as handler
+    from jupyter_mreg import Session
+    from jupyter_mreg.registry import Registry
+
+    home, folder = sys.argv[1], sys.argv[2]
+    X = pd.DataFrame({"a": np.arange(10.0)})
+    mlflow.sklearn.save_model(LinearRegression().fit(X, X["a"]), folder,
+                              pip_requirements=[f"scikit-learn=={sklearn.__version__}"])
+    loaded = mlflow.pyfunc.load_model(folder)
+    reg = Registry(Session.builder.configs({"home": home}).create(), database_name="D")
+    original = handler._pyfunc_folder
+
+    def killing(*args, **kwargs):
+        result = original(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGKILL)
+        return result
+
+    handler._pyfunc_folder = killing
+    reg.log_model(loaded, model_name="m", version_name="v1", sample_input_data=X)
+    print("not killed", flush=True)
+""")
+
+
+def test_a_killed_log_model_of_a_loaded_mlflow_model_leaves_nothing_in_tmpdir(tmp_path):
+    pytest.importorskip("mlflow", reason="the mlflow extra is not installed: pip install jupyter_mreg[mlflow]")
+    home, scratch = tmp_path / "reg", tmp_path / "TMPDIR"
+    scratch.mkdir()
+    result = subprocess.run([sys.executable, "-c", MLFLOW_KILLED, str(home), str(tmp_path / "mlflow-model")],
+                            env={**os.environ, "TMPDIR": str(scratch)}, capture_output=True, text=True, timeout=300)
+    assert result.returncode == -signal.SIGKILL, result.stdout + result.stderr
+    assert _ours_in(scratch) == []
+    (staging,) = _staging_folders(home / "artifacts" / "tmp")
+    assert [p.name for p in staging.glob("mreg-mlflow-*/resaved/MLmodel")] != []  # the re-saved model is here
+    code, out = run_check(home, "--repair")
+    assert code == 0 and f"removed stale staging folder tmp/{staging.name}/" in out, out
+    assert list((home / "artifacts" / "tmp").iterdir()) == []
+
+
+def test_a_failed_log_model_of_a_loaded_mlflow_model_does_not_spoil_the_next_one(tmp_path, monkeypatch):
+    # The handler keeps what it fetched for the whole log_model; the failed one's staging, with that
+    # scratch inside, is gone when the next log_model of the same object asks for it again.
+    pytest.importorskip("mlflow", reason="the mlflow extra is not installed: pip install jupyter_mreg[mlflow]")
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    import mlflow.pyfunc
+    import mlflow.sklearn
+    import sklearn
+
+    model, X = _small_model()
+    mlflow.sklearn.save_model(model, str(tmp_path / "mlflow-model"),
+                              pip_requirements=[f"scikit-learn=={sklearn.__version__}"])
+    loaded = mlflow.pyfunc.load_model(str(tmp_path / "mlflow-model"))
+    reg = _reg(tmp_path / "reg")
+    with pytest.raises(MregError, match="nowhere"):
+        reg.log_model(loaded, model_name="m", version_name="v1", sample_input_data=X,
+                      code_paths=[str(tmp_path / "nowhere")])
+    mv = reg.log_model(loaded, model_name="m", version_name="v1", sample_input_data=X)
+    assert mv.run(X)["output_feature_0"].tolist() == pytest.approx(X["a"].tolist())
+    assert list((tmp_path / "reg" / "artifacts" / "tmp").iterdir()) == []
