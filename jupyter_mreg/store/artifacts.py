@@ -216,7 +216,7 @@ class ArtifactStore:
         os.utime(path)  # "in use now": a concurrent garbage collection keeps it
         # Written by someone else, maybe not yet on disk: a power loss after the rename must not leave an
         # object whose name promises bytes it does not hold.
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)  # Windows flushes only writable handles
         try:
             os.fsync(fd)
         finally:
