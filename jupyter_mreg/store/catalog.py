@@ -332,9 +332,10 @@ class Catalog:
         the fix, or [] when the file is whole. Reads, never changes, the file.
 
         `PRAGMA quick_check` reads every page once and checks that each is well-formed; with `full=True`,
-        `PRAGMA integrity_check` also checks every index against its table (slower on a large catalog). PostgreSQL has no such check a client can run (the server guards its
-        own pages: data checksums, pg_amcheck), so this returns [] there. Raises `StorageError` when the
-        catalog cannot be read for another reason (unreachable, locked).
+        `PRAGMA integrity_check` also checks every index against its table (slower on a large catalog).
+        PostgreSQL has no such check a client can run (the server guards its own pages: data checksums,
+        pg_amcheck), so this returns [] there. Raises `StorageError` when the catalog cannot be read for
+        another reason (unreachable, locked).
         """
         if not self._is_sqlite:
             return []
@@ -344,9 +345,9 @@ class Catalog:
                 with self._engine.connect() as conn, conn.begin():
                     found = [str(row) for row in conn.exec_driver_sql(f"PRAGMA {pragma}").scalars()]
             except sa_exc.DatabaseError as exc:  # the damage can be too bad for the check to get through
-                if not any(sign in _reason(exc) for sign in ("malformed", "not a database")):
-                    raise
                 found = [_reason(exc)]
+                if not any(sign in found[0] for sign in ("malformed", "not a database")):
+                    raise
         if found == ["ok"]:
             return []
         shown = "; ".join(" ".join(line.split()) for line in found[:3]) + ("; ..." if len(found) > 3 else "")
