@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from jupyter_mreg._lazy import lazy_module
-from jupyter_mreg.errors import InvalidArgumentError
+from jupyter_mreg.errors import InvalidArgumentError, StorageError
+from jupyter_mreg.model.handlers.base import scratch_in
 from jupyter_mreg.model.packaging.manifest import Manifest
 from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier, parse_qualified
 from jupyter_mreg.registry.metadata import dump_metadata, metrics_metadata
@@ -21,8 +23,8 @@ from jupyter_mreg.registry.model_version import ModelVersion
 catalog_reads = lazy_module("jupyter_mreg.registry.catalog_reads")
 changes = lazy_module("jupyter_mreg.registry.changes")
 q = lazy_module("jupyter_mreg.registry.queries")
-uploads = lazy_module("jupyter_mreg.store.catalog")
 sharing = lazy_module("jupyter_mreg.store.sharing")
+store = lazy_module("jupyter_mreg.store")
 package = lazy_module("jupyter_mreg.model.packaging.package")  # and our save code, with every handler's module
 
 
@@ -105,7 +107,9 @@ class Registry:
         """Log `model` as a new immutable version of `model_name` and return its `ModelVersion`.
 
         A missing `version_name` gets a random `ADJECTIVE_ANIMAL_N` name. The first version of a model is
-        its default. Nothing is visible until every file is stored and verified.
+        its default. Nothing is visible until every file is stored and verified. The package is saved in a
+        staging folder of the registry's own, never in TMPDIR (see `_staging`): one that a killed log_model
+        left is removed by the next log_model, or by `check --repair`.
         """
         changes.require_writable(self._session)  # before packaging and uploading, not after
         qn = self._qualify(model_name)
@@ -127,17 +131,44 @@ class Registry:
         if version is not None:
             self._refuse_duplicate(qn, version)
         metadata = dump_metadata(metrics_metadata(metrics or {}))
-        staging = Path(tempfile.mkdtemp(prefix="mreg-log-"))
+        sharing.record_use(self._session.catalog, self._session.artifacts)  # before any object: see store/sharing.py
+        # The upload record comes first: it names the staging folder and keeps it safe while the package is saved.
+        with store.pending_upload(self._session.catalog, f"log_model {qn}") as upload_id:
+            # What a handler fetches while saving (an MLflow model's files) goes there too.
+            with self._staging(upload_id) as staging, scratch_in(staging):
+                manifest = package.save_package(
+                    model, staging / "package", signatures=signatures, sample_input_data=sample_input_data,
+                    conda_dependencies=conda_dependencies, pip_requirements=pip_requirements,
+                    python_version=python_version, target_platforms=target_platforms, user_files=user_files,
+                    code_paths=code_paths, ext_modules=ext_modules, task=task, options=options)
+                version = self._publish(qn, version, upload_id, staging / "package", manifest, comment=comment,
+                                        metadata=metadata)
+        return ModelVersion._ref(self, qn, version)
+
+    @contextmanager
+    def _staging(self, upload_id: str) -> Iterator[Path]:
+        """A new folder named after upload `upload_id` to save a package in (in a subfolder), removed afterwards.
+
+        Inside the artifact store's own `tmp/` when the store is a local folder (same disk: its files are
+        then renamed into place, not copied), else under `<home>/tmp`. Staging folders there that killed
+        log_models left are removed first, once older than `STAGING_GRACE_SECONDS`.
+        """
+        session = self._session
+        in_store = session.artifacts.local_tmp_dir
+        parent = Path(in_store or session.staging_dir)
+        store.remove_abandoned_staging(session.catalog, parent, artifacts=session.artifacts if in_store else None)
+        staging = parent / store.staging_name(upload_id)
         try:
-            manifest = package.save_package(
-                model, staging, signatures=signatures, sample_input_data=sample_input_data,
-                conda_dependencies=conda_dependencies, pip_requirements=pip_requirements,
-                python_version=python_version, target_platforms=target_platforms, user_files=user_files,
-                code_paths=code_paths, ext_modules=ext_modules, task=task, options=options)
-            version = self._publish(qn, version, staging, manifest, comment=comment, metadata=metadata)
+            staging.mkdir(parents=True)
+        except OSError as exc:
+            raise StorageError(
+                f"Cannot create the folder {staging} to save the model package in: {exc}. Fix: check that you "
+                f"may write to {parent} and that its disk has free space."
+            ) from exc
+        try:
+            yield staging
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        return ModelVersion._ref(self, qn, version)
 
     def _refuse_duplicate(self, qn: QualifiedName, version: str) -> None:
         with self._session.catalog.read() as conn:
@@ -145,15 +176,14 @@ class Registry:
             if row is not None and q.version_row(conn, row.id, version) is not None:
                 raise changes.duplicate_version(qn, version)
 
-    def _publish(self, qn: QualifiedName, version: str | None, folder: Path, manifest: Manifest, *,
-                 comment: str | None, metadata: str) -> str:
-        """Store the folder's files, then make the version visible in one catalog transaction."""
+    def _publish(self, qn: QualifiedName, version: str | None, upload_id: str, folder: Path, manifest: Manifest,
+                 *, comment: str | None, metadata: str) -> str:
+        """Move the staged folder's files into the store, then make the version visible in one catalog
+        transaction (which ends upload `upload_id`)."""
         session = self._session
-        sharing.record_use(session.catalog, session.artifacts)  # before any object: see store/sharing.py
-        with uploads.pending_upload(session.catalog, f"log_model {qn}") as upload_id:
-            files = session.artifacts.put_tree(folder, upload_id=upload_id)
-            change = changes.publish_version(session, qn, version, manifest, files, comment=comment,
-                                             metadata=metadata, upload_id=upload_id)
+        files = session.artifacts.put_tree(folder, upload_id=upload_id, move=True)
+        change = changes.publish_version(session, qn, version, manifest, files, comment=comment,
+                                         metadata=metadata, upload_id=upload_id)
         return change.version
 
     def _copy_version(self, source: ModelVersion, qn: QualifiedName, version: str | None) -> ModelVersion:

@@ -156,6 +156,12 @@ class Session:
             self._cache_dir = self.home / "cache" if inside else _user_cache_dir(self.home)
         return self._cache_dir
 
+    @property
+    def staging_dir(self) -> Path:
+        """Where log_model saves a package before storing it when the artifact store is not a local folder
+        (a local store has its own `tmp/`, on the same disk, so files are renamed rather than copied)."""
+        return self.home / "tmp"
+
     # --- Snowpark-style context ---------------------------------------------------------------
     def get_current_user(self) -> str:
         return self._user

@@ -12,12 +12,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .artifacts import ArtifactStore
+    from .artifacts import ArtifactStore, staging_name
     from .catalog import Catalog, finish_upload, pending_upload, sqlite_path
-    from .check import CheckReport, check, collect_garbage
+    from .check import CheckReport, check, collect_garbage, remove_abandoned_staging
 
 _LAZY = {
     "ArtifactStore": ".artifacts",
+    "staging_name": ".artifacts",
     "Catalog": ".catalog",
     "finish_upload": ".catalog",
     "pending_upload": ".catalog",
@@ -25,10 +26,11 @@ _LAZY = {
     "CheckReport": ".check",
     "check": ".check",
     "collect_garbage": ".check",
+    "remove_abandoned_staging": ".check",
 }
 
 __all__ = ["ArtifactStore", "Catalog", "CheckReport", "check", "collect_garbage", "finish_upload", "pending_upload",
-           "sqlite_path"]
+           "remove_abandoned_staging", "sqlite_path", "staging_name"]
 
 
 def __getattr__(name: str) -> Any:

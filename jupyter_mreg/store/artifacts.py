@@ -1,8 +1,11 @@
 """The content-addressed artifact store: every file is kept once, under its SHA-256.
 
-Layout under the store's root: `objects/<sha[:2]>/<sha>` for content, `tmp/<name>` for writes in
-progress and `catalogs/<catalog id>.json` for the catalogs that use the store (`sharing.py`). An object only ever appears under its final name complete (written to `tmp/`, then renamed),
-so a reader never sees half a file, and every read verifies the hash, so a changed file is refused.
+Layout under the store's root: `objects/<sha[:2]>/<sha>` for content; `tmp/<name>` for writes in
+progress: `<upload_id>.<uuid>` files, and in a local store `<upload_id>.staging/` folders, where log_model
+saves a package whose files are then renamed into `objects/`; `catalogs/<catalog id>.json` for the catalogs
+that use the store (`sharing.py`). An object only ever appears under its final name complete (written to
+`tmp/` and flushed, then renamed), so a reader never sees half a file, and every read verifies the hash, so
+a changed file is refused.
 Objects are only removed by garbage collection (`jupyter_mreg.store.check`), never rewritten.
 
 `ArtifactStore` owns all of that; the bytes themselves go through a backend chosen once, by URL
@@ -15,8 +18,10 @@ import hashlib
 import json
 import os
 import re
+import stat
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
@@ -32,6 +37,13 @@ _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _CATALOG_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 FileEntry = tuple[str, int] | str
+STAGING_SUFFIX = ".staging"
+
+
+def staging_name(upload_id: str) -> str:
+    """The name of the folder upload `upload_id` stages its package in (inside `tmp/`, or any local folder):
+    like a temporary file's, it starts with the upload's id and a dot, which is how `check` tells whose it is."""
+    return f"{upload_id}{STAGING_SUFFIX}"
 
 
 class ArtifactStore:
@@ -55,10 +67,16 @@ class ArtifactStore:
                     f"fsspec URL such as file:///path, memory://name or s3://bucket/prefix, and install the "
                     f"fsspec backend it needs (for s3://, pip install s3fs)."
                 ) from exc
+            except OSError as exc:  # some filesystems connect when they are made (ftp://, sftp://, …)
+                raise StorageError(
+                    f"Cannot open the artifact store at {self.url!r}: {exc}. Fix: check that the storage is "
+                    f"reachable from this machine and that the URL's host, port and credentials are right."
+                ) from exc
         self.backend = backend
         self._objects_dir = self._join("objects")
         self._tmp_dir = self._join("tmp")
         self._catalogs_dir = self._join("catalogs")
+        self._file_mode: int | None = None  # see _new_file_mode
 
     @property
     def fs(self) -> AbstractFileSystem:
@@ -69,6 +87,13 @@ class ArtifactStore:
     def root(self) -> str:
         """The store's folder inside `fs`."""
         return self.backend.root
+
+    @property
+    def local_tmp_dir(self) -> str | None:
+        """The store's `tmp/` folder as a path on this machine's disk when the store is a local folder, else
+        None. A package saved into a folder there, named `staging_name(upload_id)` so that `check` knows
+        whose it is, goes into the store by renames: `put_tree(..., move=True)`."""
+        return self.backend.local_path(self._tmp_dir)
 
     def __repr__(self) -> str:
         return f"ArtifactStore({self.url!r})"
@@ -106,13 +131,31 @@ class ArtifactStore:
         *,
         upload_id: str | None = None,
         callback: Callable[[int], None] | None = None,
+        move: bool = False,
     ) -> tuple[str, int]:
         """Store a local file; return `(sha256, size)`. Storing the same content again stores nothing new.
 
         Call it inside `pending_upload(...)` and pass its id as `upload_id` (it names the temporary file,
         so `check` knows whose it is): the upload record keeps garbage collection away from objects the
         version will reference before it is published. `callback(n)` is told about every chunk written.
+
+        `move=True` hands the file over: it is gone afterwards, also when its content was stored already,
+        and nothing may write to it meanwhile. A file staged inside `local_tmp_dir` is renamed into place
+        once it is hashed and flushed to disk, so it is never copied; any other file is copied, then removed.
         """
+        if move and self._renamable(local_path):
+            return self._move_in(os.fspath(local_path), callback)
+        stored = self._copy_in(local_path, upload_id, callback)
+        if move:
+            _remove_quietly(os.fspath(local_path))
+        return stored
+
+    def _copy_in(
+        self,
+        local_path: str | os.PathLike[str],
+        upload_id: str | None,
+        callback: Callable[[int], None] | None,
+    ) -> tuple[str, int]:
         # With a progress bar, every byte is counted through the copy below.
         if callback is None and self.backend.hash_first_max_bytes:
             known = self._known_object(local_path)
@@ -141,6 +184,60 @@ class ArtifactStore:
             raise
         return sha, size
 
+    def _renamable(self, local_path: str | os.PathLike[str]) -> bool:
+        """Whether the file can become an object by a rename: inside `local_tmp_dir` (so on the store's
+        filesystem) and a regular file of its own, neither a symbolic link nor hard-linked to a file that
+        a later write could change the object through."""
+        tmp = self.local_tmp_dir
+        if tmp is None:
+            return False
+        try:
+            st = os.lstat(local_path)
+        except OSError:
+            return False
+        inside = os.path.realpath(local_path).startswith(os.path.join(os.path.realpath(tmp), ""))
+        return inside and stat.S_ISREG(st.st_mode) and st.st_nlink == 1
+
+    def _move_in(self, path: str, callback: Callable[[int], None] | None) -> tuple[str, int]:
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with open(path, "rb") as src:
+                while chunk := src.read(CHUNK_SIZE):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    if callback is not None:
+                        callback(len(chunk))
+            sha = digest.hexdigest()
+            self._install(path, sha, before_move=partial(self._make_object_of, path))
+        except OSError as exc:
+            raise self._storage_error(f"store the file {path!r}", exc) from exc
+        return sha, size
+
+    def _make_object_of(self, path: str) -> None:
+        """Make a staged file what a copy written by `put_file` would be, before it is renamed into place."""
+        os.chmod(path, self._new_file_mode())  # readable by whoever may read the store, whatever it was
+        os.utime(path)  # "in use now": a concurrent garbage collection keeps it
+        # Written by someone else, maybe not yet on disk: a power loss after the rename must not leave an
+        # object whose name promises bytes it does not hold.
+        fd = os.open(path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)  # Windows flushes only writable handles
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _new_file_mode(self) -> int:
+        """The permission bits a file written into `tmp/` gets (umask, default ACLs), learnt once."""
+        if self._file_mode is None:
+            probe = self._tmp_path(uuid.uuid4().hex)  # an anonymous tmp name: check removes it if we die here
+            with open(probe, "wb"):
+                pass
+            try:
+                self._file_mode = stat.S_IMODE(os.stat(probe).st_mode)
+            finally:
+                os.remove(probe)
+        return self._file_mode
+
     def _known_object(self, local_path: str | os.PathLike[str]) -> tuple[str, int] | None:
         """`(sha256, size)` when a small file's content is stored already (marked in use, as `_install`
         does), else None. Small means up to the backend's `hash_first_max_bytes`: hashing first spares a
@@ -155,7 +252,7 @@ class ArtifactStore:
             return None
         return (sha, size) if self.backend.refresh(self.object_path(sha)) else None
 
-    def _install(self, tmp: str, sha: str) -> None:
+    def _install(self, tmp: str, sha: str, *, before_move: Callable[[], None] | None = None) -> None:
         obj = self.object_path(sha)
         # "In use now" keeps a concurrent garbage collection off it. When the object is absent, or its
         # time cannot be refreshed (not ours to touch, or the storage has no such call), installing our
@@ -163,6 +260,8 @@ class ArtifactStore:
         if self.backend.refresh(obj):
             self.backend.remove(tmp)
             return
+        if before_move is not None:
+            before_move()
         self.backend.move_into_place(tmp, obj)  # readers see no object or a complete one
 
     def _discard_tmp(self, tmp: str) -> None:
@@ -177,11 +276,14 @@ class ArtifactStore:
         *,
         progress: bool | None = None,
         upload_id: str | None = None,
+        move: bool = False,
     ) -> dict[str, tuple[str, int]]:
         """Store every file under a local folder; return `{posix relative path: (sha256, size)}`.
 
         `progress`: True shows a byte progress bar, False never does, None (default) shows one when the
         files total more than 50 MB. Empty folders are not recorded. Symbolic links are followed.
+        `move=True` hands every file over (see `put_file`): a folder staged in `local_tmp_dir` is emptied
+        into the store by renames, without a copy.
         """
         folder = os.fspath(folder)
         if not os.path.isdir(folder):
@@ -212,7 +314,8 @@ class ArtifactStore:
         result: dict[str, tuple[str, int]] = {}
         try:
             for rel, full, _ in entries:
-                result[rel] = self.put_file(full, upload_id=upload_id, callback=bar.update if bar else None)
+                result[rel] = self.put_file(full, upload_id=upload_id, callback=bar.update if bar else None,
+                                            move=move)
         finally:
             if bar is not None:
                 bar.close()
@@ -344,15 +447,15 @@ class ArtifactStore:
         return self.backend.remove(self.object_path(sha))
 
     def iter_tmp(self) -> Iterator[tuple[str, float]]:
-        """`(name, mtime)` of every temporary file (a write in progress, or left by a crash)."""
-        for rel, _, mtime in self.backend.iter_files(self._tmp_dir):
-            yield rel, mtime
+        """`(name, mtime)` of every entry of `tmp/` (a write in progress, or left by a crash): a temporary
+        file, or a staging folder as one entry whose mtime is the newest of anything in it."""
+        yield from self.backend.iter_entries(self._tmp_dir)
 
     def delete_tmp(self, name: str) -> bool:
-        """Remove temporary file `name`; return whether it was there."""
+        """Remove temporary file or staging folder `name` (as a whole); return whether it was there."""
         if not name or "/" in name or "\\" in name or name in (".", ".."):
             raise StorageError(f"{name!r} is not the name of a temporary file of the artifact store.")
-        return self.backend.remove(self._tmp_path(name))
+        return self.backend.remove_tree(self._tmp_path(name))
 
     # -- the catalogs that use this store (see `sharing.py`) -----------------------------------
 

@@ -101,6 +101,20 @@ def _sqlite_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
+_DAMAGE_FIX = (
+    "Fix: stop every process that uses this registry, then restore catalog.db from a backup and delete the "
+    "catalog.db-wal and catalog.db-shm files next to it (they belong to the damaged file); as a last resort, "
+    "salvage what is still readable with `sqlite3 catalog.db .recover | sqlite3 recovered.db`, put "
+    "recovered.db in place of catalog.db (again without the -wal and -shm files) and run "
+    "`python -m jupyter_mreg check --verify`."
+)
+
+
+def _reason(exc: sa_exc.DBAPIError) -> str:
+    """The database's own words for `exc`, on one line."""
+    return " ".join(str(getattr(exc, "orig", None) or exc).split())
+
+
 def _to_url(url: str) -> URL:
     text_url = str(url)
     if "://" not in text_url:  # a plain path to a SQLite file
@@ -388,7 +402,7 @@ class Catalog:
             raise self._storage_error(exc) from exc
 
     def _storage_error(self, exc: sa_exc.DBAPIError) -> StorageError:
-        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        reason = _reason(exc)
         if _refused_as_read_only(exc):
             return self._read_only_error(reason)
         if "locked" in reason or "busy" in reason:
@@ -403,6 +417,8 @@ class Catalog:
                 "The file is not a SQLite database. Fix: point the registry at its catalog.db file, or "
                 "restore that file from a backup."
             )
+        elif "malformed" in reason:
+            fix = f"The catalog {self._file()} is damaged. {_DAMAGE_FIX}"
         else:
             fix = (
                 "Fix: check the URL (sqlite:////absolute/path/catalog.db, or "
@@ -453,6 +469,36 @@ class Catalog:
                     yield conn
         finally:
             self._local.writing = False
+
+    def integrity_problems(self, *, full: bool = False) -> list[str]:
+        """What SQLite's own check finds wrong in the catalog file: one line naming the file, the finding and
+        the fix, or [] when the file is whole. Reads, never changes, the file.
+
+        `PRAGMA quick_check` reads every page once and checks that each is well-formed; with `full=True`,
+        `PRAGMA integrity_check` also checks every index against its table (slower on a large catalog).
+        PostgreSQL has no such check a client can run (the server guards its own pages: data checksums,
+        pg_amcheck), so this returns [] there. Raises `StorageError` when the catalog cannot be read for
+        another reason (unreachable, locked).
+        """
+        if not self._is_sqlite:
+            return []
+        pragma = "integrity_check" if full else "quick_check"
+        with self._translate_errors():
+            try:
+                with self._engine.connect() as conn, conn.begin():
+                    found = [str(row) for row in conn.exec_driver_sql(f"PRAGMA {pragma}").scalars()]
+            except sa_exc.DatabaseError as exc:  # the damage can be too bad for the check to get through
+                found = [_reason(exc)]
+                if not any(sign in found[0] for sign in ("malformed", "not a database")):
+                    raise
+        if found == ["ok"]:
+            return []
+        shown = "; ".join(" ".join(line.split()) for line in found[:3]) + ("; ..." if len(found) > 3 else "")
+        return [f"catalog {self._file()} is damaged: SQLite's PRAGMA {pragma} says: {shown}. Nothing was "
+                f"repaired or removed. {_DAMAGE_FIX}"]
+
+    def _file(self) -> str:
+        return _to_url(self._url).database or self._display
 
     def dispose(self) -> None:
         """Close every pooled connection (call before forking, or when done with the catalog). The next

@@ -3,12 +3,14 @@
 What `check` finds, in two kinds:
 - garbage, reported as reclaimable (the registry is fine; `repair` frees the space): an object no version
   references (a version was deleted, or an upload crashed after writing files), an upload record whose
-  process is gone, a temporary file it left;
-- damage, reported as problems: an object a version references that is absent or whose content changed
-  (missing / corrupt: versions are immutable, so only a backup, or deleting the version, can fix it), a
-  store shared with a catalog that cannot be read (see `sharing.py`), and an empty catalog beside a
-  non-empty store, almost always a mistyped catalog location: nothing is collected then, unless
-  `allow_empty_catalog=True` says the store's objects really are garbage.
+  process is gone, a temporary file or staging folder it left (a staging folder also goes at the next
+  log_model, see `remove_abandoned_staging`);
+- damage, reported as problems: the catalog file itself (SQLite's own integrity check: then nothing else is
+  checked or removed; only a backup, or salvaging with sqlite3's `.recover`, fixes it); an object a version
+  references that is absent or whose content changed (missing / corrupt: versions are immutable, so only a
+  backup, or deleting the version, can fix it); a store shared with a catalog that cannot be read (see
+  `sharing.py`); and an empty catalog beside a non-empty store, almost always a mistyped catalog location:
+  nothing is collected then, unless `allow_empty_catalog=True` says the store's objects really are garbage.
 
 A delete frees objects that are usually too young to collect at once (the grace period below); it records
 them in `freed_objects`, and `collect_freed` removes them at the next delete or publish that finds them old
@@ -33,10 +35,12 @@ from sqlalchemy import Connection, select
 from jupyter_mreg.errors import IntegrityError
 
 from . import sharing, tables
-from .artifacts import ArtifactStore
+from .artifacts import STAGING_SUFFIX, ArtifactStore
+from .backends.local import newest_mtime, remove_tree
 from .catalog import Catalog, lock_against_collection, utcnow
 
 STALE_UPLOAD_SECONDS = 24 * 3600
+STAGING_GRACE_SECONDS = 60.0
 _BATCH = 200  # objects removed per write transaction: keeps the catalog's write lock short
 
 
@@ -72,9 +76,12 @@ class CheckReport:
 
     The lists hold everything found (object SHA-256s, tmp file names, upload records). `reclaimable` sums
     up the garbage still there, `problems` lists the damage, one line each; `ok` is True when there is no
-    damage (garbage is not damage). `repaired` says what was removed.
+    damage (garbage is not damage). `repaired` says what was removed. `catalog_problems` is the database's
+    own integrity check of the catalog (see `Catalog.integrity_problems`); when it finds damage, nothing
+    else is checked or removed.
     """
 
+    catalog_problems: list[str] = field(default_factory=list)
     orphaned_objects: list[str] = field(default_factory=list)
     orphaned_bytes: int = 0
     missing_objects: list[str] = field(default_factory=list)
@@ -94,7 +101,7 @@ class CheckReport:
     @property
     def problems(self) -> list[str]:
         """One human-readable line per problem present: damage that repair cannot fix."""
-        lines: list[str] = []
+        lines: list[str] = list(self.catalog_problems)
         for sha in self.missing_objects:
             lines.append(
                 f"missing object {sha}, used by {self._uses(sha)}: it was removed from the artifact store "
@@ -122,7 +129,7 @@ class CheckReport:
         if uploads:
             parts.append(f"{len(uploads)} record(s) of interrupted uploads")
         if tmp:
-            parts.append(f"{len(tmp)} temporary file(s) left by interrupted uploads")
+            parts.append(f"{len(tmp)} temporary file(s) or staging folder(s) left by interrupted uploads")
         return ", ".join(parts)
 
     def _uses(self, sha: str) -> str:
@@ -138,6 +145,12 @@ def _size(n: float) -> str:
         if n < 1024 or unit == "TiB":
             return f"{n:.1f} {unit}"
     raise AssertionError("unreachable")
+
+
+def _tmp_label(name: str) -> str:
+    if name.endswith(STAGING_SUFFIX):
+        return f"staging folder tmp/{name}/"
+    return f"temporary file tmp/{name}"
 
 
 # -- liveness of uploads --------------------------------------------------------------------------
@@ -342,8 +355,14 @@ def check(
     it, only a size that differs from the recorded one reveals a corrupt object. Objects that a live
     upload (here or in another catalog using the store) may still reference are not garbage. An empty
     catalog beside a non-empty store is reported, and collects nothing, unless `allow_empty_catalog`.
+
+    The catalog's own integrity check runs first (SQLite `PRAGMA quick_check`, or the slower
+    `integrity_check` with `verify=True`; nothing on PostgreSQL). When it finds damage, the report holds
+    only that: a damaged catalog may have lost the rows that keep objects in use, so nothing is removed.
     """
-    report = CheckReport()
+    report = CheckReport(catalog_problems=catalog.integrity_problems(full=verify))
+    if report.catalog_problems:
+        return report
     others = sharing.other_catalogs(catalog, artifacts)
     # List the store before reading the catalogs: an object published in between is then seen as
     # referenced, never as orphaned.
@@ -414,7 +433,7 @@ def _repair(catalog: Catalog, artifacts: ArtifactStore, report: CheckReport, gra
     for name in report.stale_tmp:
         artifacts.delete_tmp(name)
         report._fixed.add(("tmp", name))
-        report.repaired.append(f"removed stale temporary file tmp/{name}")
+        report.repaired.append(f"removed stale {_tmp_label(name)}")
     if report.stale_uploads:
         ids = [up.id for up in report.stale_uploads]
         with catalog.write() as conn:
@@ -488,3 +507,57 @@ def remember_freed(conn: Connection, shas: Iterable[str]) -> None:
     rows = [{"sha256": sha, "freed_on": now} for sha in sorted(freed - known)]
     if rows:
         conn.execute(tables.freed_objects.insert(), rows)
+
+
+def remove_abandoned_staging(
+    catalog: Catalog,
+    folder: str | os.PathLike[str],
+    *,
+    artifacts: ArtifactStore | None = None,
+    grace_seconds: float = STAGING_GRACE_SECONDS,
+    dry_run: bool = False,
+) -> list[str]:
+    """Remove the staging folders (`staging_name(upload_id)`) in the local `folder` that no live upload owns
+    and that nothing wrote to for `grace_seconds`; return the names of those removed, sorted (`dry_run`:
+    of those it would remove). One this process may not remove (another user's) is left for `check`.
+
+    A log_model killed while it saved or stored its package leaves its staging folder; `Registry.log_model`
+    calls this for the folder it stages in, and `check` finds those in the store's `tmp/` as stale tmp
+    entries. The staging of a live upload always stays: its record is written before the folder is made,
+    and removed only after it (or once the upload has published its version, when the grace period covers
+    the moment until the folder goes). Reads the catalog only when some folder is old enough. When `folder`
+    is the `tmp/` of store `artifacts`, the live uploads of every catalog sharing that store count too (and
+    nothing is removed while one of them cannot be read).
+    """
+    folder = os.fspath(folder)
+    now = time.time()
+    try:
+        names = sorted(name for name in os.listdir(folder) if name.endswith(STAGING_SUFFIX))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    old = []
+    for name in names:
+        mtime = newest_mtime(os.path.join(folder, name))
+        if mtime is not None and now - mtime >= grace_seconds:
+            old.append(name)
+    if not old:
+        return []
+    with catalog.read() as conn:
+        live, _ = _uploads(conn, now)
+    if artifacts is not None:
+        others = sharing.other_catalogs(catalog, artifacts)
+        if others.unreadable:
+            return []
+        live += _live_uploads_elsewhere(others, now)
+    owners = {up.id for up in live}
+    abandoned = [name for name in old if name.split(".", 1)[0] not in owners]
+    if dry_run:
+        return abandoned
+    removed = []
+    for name in abandoned:
+        try:
+            remove_tree(os.path.join(folder, name))
+        except OSError:
+            continue
+        removed.append(name)
+    return removed

@@ -6,11 +6,35 @@ in this folder with a `ModelHandler` subclass, and one line in `handlers/__init_
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ClassVar
 
 from jupyter_mreg.errors import EnvironmentMismatchError
 from jupyter_mreg.model.task import Task
+
+_scratch_parent: ContextVar[str | None] = ContextVar("jupyter_mreg_scratch_parent", default=None)
+
+
+@contextmanager
+def scratch_in(folder: str | os.PathLike[str]) -> Iterator[None]:
+    """Inside this block, handlers make the temporary folders they need while saving a model (an MLflow
+    model fetched or written again) in `folder` instead of the system's temporary folder: for a caller
+    that owns `folder` and removes it, also after a crash (log_model's staging folder)."""
+    token = _scratch_parent.set(os.fspath(folder))
+    try:
+        yield
+    finally:
+        _scratch_parent.reset(token)
+
+
+def scratch_parent() -> str | None:
+    """Where a handler makes a temporary folder (`tempfile`'s `dir=`): the folder of the enclosing
+    `scratch_in`, else None, the system's temporary folder."""
+    return _scratch_parent.get()
 
 
 class ModelHandler:

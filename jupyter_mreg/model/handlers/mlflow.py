@@ -39,7 +39,7 @@ from jupyter_mreg.errors import (InvalidArgumentError, MregError, NotFoundError,
                                  UnsupportedModelError)
 from jupyter_mreg.model.environment import parse_requirement
 from jupyter_mreg.model.environment.local_modules import distributions_by_top_level
-from jupyter_mreg.model.handlers.base import ModelHandler
+from jupyter_mreg.model.handlers.base import ModelHandler, scratch_parent
 from jupyter_mreg.model.signatures.specs import FeatureGroupSpec, FeatureSpec, ModelSignature, ParamSpec
 from jupyter_mreg.model.signatures.types import DataType
 
@@ -329,10 +329,11 @@ def _pyfunc_folder(model: Any, options: dict) -> tuple[Path, str]:
     wanted = options.get("model_uri")
     wanted = os.fspath(wanted) if wanted is not None else None
     hit = _fetched.get(id(model))
-    if hit is not None and hit[0]() is model and hit[3] == wanted:
+    # (Its scratch may be gone: made inside a log_model's staging folder, which that log_model removed.)
+    if hit is not None and hit[0]() is model and hit[3] == wanted and hit[2].is_dir():
         return hit[2], hit[4]
     _forget(model)
-    scratch = tempfile.TemporaryDirectory(prefix="mreg-mlflow-")
+    scratch = tempfile.TemporaryDirectory(prefix="mreg-mlflow-", dir=scratch_parent())
     root = Path(scratch.name)
     md = model.metadata
     if wanted is not None:

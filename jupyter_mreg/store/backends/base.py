@@ -71,3 +71,21 @@ class Backend(ABC):
     @abstractmethod
     def remove(self, path: str) -> bool:
         """Remove the file at `path`; return whether it was there."""
+
+    @abstractmethod
+    def remove_tree(self, path: str) -> bool:
+        """Remove the file, or the folder with everything under it, at `path`; return whether it was there."""
+
+    def iter_entries(self, folder: str) -> Iterator[tuple[str, float]]:
+        """`(name, mtime)` of each file or folder directly in `folder` (none when it is absent), by name.
+        A folder's mtime is the newest under it: when something last wrote there."""
+        newest: dict[str, float] = {}
+        for rel, _, mtime in self.iter_files(folder):  # storage without folders has no empty ones either
+            name = rel.split("/", 1)[0]
+            newest[name] = max(mtime, newest.get(name, mtime))
+        yield from sorted(newest.items())
+
+    def local_path(self, path: str) -> str | None:
+        """`path` as a path on this machine's disk, where a file can be renamed into the store without a copy;
+        None when the storage is elsewhere. A backend that returns one takes that same path everywhere."""
+        return None

@@ -84,6 +84,13 @@ class FsspecBackend(Backend):
             return False
         return True
 
+    def remove_tree(self, path: str) -> bool:
+        try:
+            self.fs.rm(path, recursive=True)
+        except FileNotFoundError:
+            return False
+        return True
+
     def _mtime(self, path: str, info: Mapping[str, Any]) -> float:
         # Each fsspec implementation names the modification time its own way.
         for key in ("mtime", "LastModified", "last_modified", "modified", "updated", "created"):

@@ -8,12 +8,14 @@ No hard links. They would save a copy in only two places, and neither is safe: l
 out to a version's folder (`get_file`, `materialize`, a load cache) would let a write there change the
 stored, immutable object for every version that shares it; linking the caller's file in (`put_file`)
 would let a later write to that file change the object under its hash. Inside the store nothing is
-copied to begin with: a new object is written once to `tmp/` and renamed into place.
+copied to begin with: a new object is written once to `tmp/` and renamed into place, and a package that
+log_model saved in `tmp/<upload_id>.staging/` is renamed file by file (`ArtifactStore.put_file(move=True)`).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
@@ -82,6 +84,51 @@ class LocalBackend(Backend):
         except FileNotFoundError:
             return False
         return True
+
+    def remove_tree(self, path: str) -> bool:
+        return remove_tree(path)
+
+    def iter_entries(self, folder: str) -> Iterator[tuple[str, float]]:
+        # Unlike the default (grouping iter_files), this also lists a folder that holds no file (yet, or
+        # any more): a staging folder left by a log_model killed before it wrote one.
+        try:
+            names = sorted(os.listdir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for name in names:
+            mtime = newest_mtime(os.path.join(folder, name))
+            if mtime is not None:
+                yield name, mtime
+
+    def local_path(self, path: str) -> str:
+        return path
+
+
+def newest_mtime(path: str) -> float | None:
+    """The newest mtime of the file or folder at `path` and of everything under it; None when it is absent."""
+    try:
+        newest = os.lstat(path).st_mtime
+    except FileNotFoundError:
+        return None
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in (*dirnames, *filenames):
+            try:
+                newest = max(newest, os.lstat(os.path.join(dirpath, name)).st_mtime)
+            except FileNotFoundError:
+                continue  # removed while we looked
+    return newest
+
+
+def remove_tree(path: str) -> bool:
+    """Remove the file, or the folder with everything under it, at `path`; return whether it was there."""
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.remove(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _fsync_dir(path: str) -> None:
