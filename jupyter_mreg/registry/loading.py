@@ -37,7 +37,8 @@ def unpack(session: Any, files: dict[str, tuple[str, int]], dest: Path) -> Path:
     Written to a temporary sibling first and renamed, so an interrupted unpack never looks complete.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=dest.parent))
+    # Named after this process, like the cache's folders: one a killed process left goes at the next sweep.
+    staging = Path(tempfile.mkdtemp(prefix=".unpack-", suffix=f"-p{os.getpid()}", dir=dest.parent))
     try:
         session.artifacts.materialize(files, staging)
         staging.rename(dest)
@@ -121,7 +122,8 @@ def _sweep_dead_processes(cache_dir: Path) -> None:
     for entry in cache_dir.iterdir():
         match = re.search(r"-p(\d+)$", entry.name)
         dead = match is not None and not _alive(int(match.group(1)))
-        interrupted = entry.name.startswith(".unpack-") and time.time() - entry.stat().st_mtime > 3600
+        # (an older release's unpack folder has no process in its name: an hour without change ends it)
+        interrupted = entry.name.startswith(".unpack-") and not match and time.time() - entry.stat().st_mtime > 3600
         if dead or interrupted or entry.name.startswith(".stale-"):
             shutil.rmtree(entry, ignore_errors=True)
 
