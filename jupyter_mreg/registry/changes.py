@@ -34,9 +34,8 @@ from jupyter_mreg.registry import metadata as md
 from jupyter_mreg.registry import queries as q
 from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier
 from jupyter_mreg.registry.names import random_version_name
-from jupyter_mreg.store import finish_upload
+from jupyter_mreg.store import collect_freed, files_of_versions, finish_upload, remember_freed
 from jupyter_mreg.store import tables as t
-from jupyter_mreg.store.check import collect_freed, files_of_versions, remember_freed
 
 _NAME_ATTEMPTS = 1000
 

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .artifacts import ArtifactStore, staging_name
     from .catalog import Catalog, finish_upload, pending_upload, sqlite_path
-    from .check import CheckReport, check, collect_garbage, remove_abandoned_staging
+    from .check import (CheckReport, check, collect_freed, collect_garbage, files_of_versions, remember_freed,
+                        remove_abandoned_staging)
 
 _LAZY = {
     "ArtifactStore": ".artifacts",
@@ -26,11 +27,15 @@ _LAZY = {
     "CheckReport": ".check",
     "check": ".check",
     "collect_garbage": ".check",
+    "collect_freed": ".check",
+    "files_of_versions": ".check",
+    "remember_freed": ".check",
     "remove_abandoned_staging": ".check",
 }
 
-__all__ = ["ArtifactStore", "Catalog", "CheckReport", "check", "collect_garbage", "finish_upload", "pending_upload",
-           "remove_abandoned_staging", "sqlite_path", "staging_name"]
+__all__ = ["ArtifactStore", "Catalog", "CheckReport", "check", "collect_freed", "collect_garbage", "files_of_versions",
+           "finish_upload", "pending_upload", "remember_freed", "remove_abandoned_staging", "sqlite_path",
+           "staging_name"]
 
 
 def __getattr__(name: str) -> Any:
