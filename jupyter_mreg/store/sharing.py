@@ -15,6 +15,7 @@ with this release; until then, only the empty-catalog guard in `check.py` protec
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, inspect, select
@@ -27,6 +28,9 @@ from .catalog import Catalog, utcnow
 
 _recorded: set[tuple[str, str, str]] = set()  # (catalog id, catalog URL, store URL) recorded by this process
 _recorded_lock = threading.Lock()
+# A Catalog's id, read once: a Catalog object stays on one database (a SQLite file made again under the same
+# URL gets a new engine and a new Catalog, see catalog.py).
+_ids: weakref.WeakKeyDictionary[Catalog, str] = weakref.WeakKeyDictionary()
 
 
 def catalog_id(conn: Connection) -> str | None:
@@ -39,10 +43,13 @@ def catalog_id(conn: Connection) -> str | None:
 
 def record_use(catalog: Catalog, artifacts: ArtifactStore) -> str | None:
     """Record in the store that `catalog` uses it (once per process); return the catalog's id."""
-    with catalog.read() as conn:
-        own_id = catalog_id(conn)
+    own_id = _ids.get(catalog)
     if own_id is None:
-        return None
+        with catalog.read() as conn:
+            own_id = catalog_id(conn)
+        if own_id is None:
+            return None
+        _ids[catalog] = own_id
     key = (own_id, catalog.url, artifacts.url)
     with _recorded_lock:
         if key in _recorded:
