@@ -13,8 +13,10 @@
     %config MregMagic.autolimit = 1000   (at most this many rows per query; 0: no limit)
     %config MregMagic.short_errors = False  (full tracebacks instead of the short message)
 
-The tables are the notebook's pandas DataFrames; `{{name}}` inserts a Python value as text (Jinja) and
-`:name` binds it as a value. IPython's `$name` and `{name}` are not expanded: they mean what SQL says.
+The tables are the notebook's pandas DataFrames. `{{name}}` (Jinja, sandboxed) inserts a Python value as a
+SQL literal quoted by its type (`'EU'`, `42`, `(1, 2)` for IN), `{{name | ident}}` a checked name (a table,
+model or version), `{{name | sqlsafe}}` SQL text as it is (only text the notebook built itself); `:name`
+binds a value. IPython's `$name` and `{name}` are not expanded: they mean what SQL says.
 """
 
 from __future__ import annotations

@@ -148,7 +148,8 @@ def _check_params(tree: exp.Expression, values: dict, statement: str) -> dict:
     for parameter in tree.find_all(exp.Parameter):
         name = parameter.name
         raise SqlError(f"${name} is not expanded in %%mreg SQL (IPython's $ substitution does not apply here): "
-                       f"write :{name} to bind the Python value {name}, or {{{{{name}}}}} to insert it as text.",
+                       f"write :{name} to bind the Python value {name}, or {{{{{name}}}}} to insert it as a SQL "
+                       "literal.",
                        sql=statement, position=position(parameter) if position(parameter) is not None
                        else _find_text(statement, "$" + name))
     used = {}

@@ -3,13 +3,12 @@ the query engine or to the DDL, and place any error in the whole cell."""
 
 from __future__ import annotations
 
-import re
 from typing import Any, NamedTuple
 
 from jupyter_mreg._lazy import lazy_module
 from jupyter_mreg.registry.session import Session
 from jupyter_mreg.sql.context import SqlContext
-from jupyter_mreg.sql.errors import SqlError
+from jupyter_mreg.sql.errors import SqlError, unreadable
 from jupyter_mreg.sql.templating import render
 
 # Loaded by the first statement of their kind: the query engine brings DuckDB, the DDL the registry's catalog.
@@ -87,7 +86,7 @@ def split_statements(text: str) -> list[Statement]:
     try:
         tokens = Snowflake().tokenize(text)
     except TokenError as exc:
-        raise _unreadable(text, exc) from None
+        raise unreadable(text, exc) from None
     statements = []
     group: list = []
     depth = 0
@@ -107,18 +106,3 @@ def split_statements(text: str) -> list[Statement]:
         elif depth == 0 and token.token_type not in (TokenType.STRING, TokenType.IDENTIFIER):
             bounded = bounded or token.text.upper() in _ROW_BOUNDS
     return statements
-
-
-def _unreadable(text: str, exc: Exception) -> SqlError:
-    """A tokenizer failure as a `SqlError`: sqlglot says where an unclosed string or quoted name opened
-    ("Missing ' from 2:11", the last number being the character offset)."""
-    cause = str(exc.__cause__ or "")
-    missing = re.fullmatch(r"Missing (.+) from \d+:(\d+)", cause)
-    if missing:
-        quote, position = missing.group(1), int(missing.group(2))
-        what = "quoted name" if quote == '"' else "string"
-        return SqlError(f"This {what} is not closed: add the missing {quote}.", sql=text, position=position)
-    comment = text.rfind("/*")
-    if comment >= 0 and "*/" not in text[comment:]:
-        return SqlError("This comment is not closed: add the missing */.", sql=text, position=comment)
-    return SqlError(f"The SQL cannot be read (an unclosed string, quoted name or comment?): {exc}", sql=text)

@@ -64,7 +64,7 @@ def test_hardening_show_like_with_a_pathological_pattern_finishes(env):
     """)
     environment = {**os.environ, "PYTHONPATH": str(REPO)}
     try:
-        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+        done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=60,
                               env=environment)
     except subprocess.TimeoutExpired:
         pytest.fail("SHOW ... LIKE with a pathological pattern ran for over 60 s")
@@ -99,3 +99,115 @@ def test_hardening_like_agrees_with_duckdb_ilike(pattern, name):
         return
     expected = duckdb.execute("SELECT ? ILIKE ? ESCAPE '\\'", [name, pattern]).fetchone()[0]
     assert bool(like_pattern(pattern).fullmatch(name)) == expected, (pattern, name)
+
+
+# --- 2. template values are values --------------------------------------------------------------------------
+EVIL = "EU'; DROP MODEL victim; --"
+
+
+@pytest.fixture
+def victim(env):
+    """A copy of CHURN that an injected DROP MODEL would remove; the check that it is still there."""
+    run(env, "CREATE OR REPLACE MODEL victim FROM MODEL churn")
+
+    def alive() -> bool:
+        return "VICTIM" in set(run(env, "SHOW MODELS IN SCHEMA MYDB.ML")["name"])
+
+    assert alive()
+    return alive
+
+
+def test_hardening_template_string_is_a_literal_not_sql(env, victim):
+    out = run(env, "SELECT {{ region }} AS v, COUNT(*) AS n FROM customers WHERE id >= 0 AND 'x' <> {{ region }}",
+              namespace={"region": EVIL})
+    assert out["v"].tolist() == [EVIL] and out["n"].tolist() == [20]
+    assert victim()
+
+
+def test_hardening_template_inside_quotes_is_refused_not_spliced(env, victim):
+    """`'{{ x }}'` was how values were quoted by hand: the value's own quote ended the string."""
+    from jupyter_mreg.sql.errors import SqlError
+
+    with pytest.raises(SqlError, match=r"\{\{ region \}\} is inside quotes.*write \{\{ region \}\} without them"):
+        run(env, "SELECT COUNT(*) AS n FROM customers WHERE 'EU' = '{{ region }}'", namespace={"region": EVIL})
+    with pytest.raises(SqlError, match=r"inside a comment"):
+        run(env, "SELECT 1 AS one -- {{ note }}\n", namespace={"note": "\nDROP MODEL victim; --"})
+    with pytest.raises(SqlError, match=r"inside quotes"):
+        run(env, 'SELECT 1 AS "{{ name | ident }}"', namespace={"name": '"x""; DROP MODEL victim; --"'})
+    assert victim()
+
+
+def test_hardening_template_literals_by_python_type(env):
+    import datetime
+    import decimal
+
+    import numpy as np
+
+    values = {"s": "it's a \\ test\n", "i": 7, "neg": -3, "f": 0.25, "big": 1e300, "b": True, "none": None,
+              "d": datetime.date(2024, 2, 29), "ts": datetime.datetime(2024, 2, 29, 13, 5, 1), "dec": decimal.Decimal("1.50"),
+              "np_i": np.int64(5), "ids": [1, 3, 5], "names": ("a'b",), "empty": []}
+    out = run(env, "SELECT {{ s }} AS s, {{ i }} AS i, 10 -{{ neg }} AS minus, {{ f }} AS f, {{ big }} AS big, "
+                   "{{ b }} AS b, {{ none }} AS none, {{ d }} AS d, {{ ts }} AS ts, {{ dec }} AS dec, {{ np_i }} AS np_i, "
+                   "'a''b' IN {{ names }} AS found, 1 IN {{ empty }} AS nothing",
+              namespace=values)
+    row = out.iloc[0]
+    assert row["s"] == values["s"] and row["i"] == 7 and row["minus"] == 13 and row["f"] == 0.25
+    assert row["big"] == 1e300 and bool(row["b"]) is True and row["none"] is None or pd.isna(row["none"])
+    assert pd.Timestamp(row["d"]) == pd.Timestamp("2024-02-29") and pd.Timestamp(row["ts"]) == pd.Timestamp(values["ts"])
+    assert float(row["dec"]) == 1.5 and row["np_i"] == 5 and bool(row["found"]) and not row["nothing"]
+    ids = run(env, "SELECT id FROM customers WHERE id IN {{ ids }} ORDER BY id", namespace=values)
+    assert ids["id"].tolist() == [1, 3, 5]
+
+
+def test_hardening_template_value_without_a_literal_is_refused(env):
+    from jupyter_mreg.sql.errors import SqlError
+
+    with pytest.raises(SqlError, match=r"\{\{\.\.\.\}\} value of type dict has no SQL literal.*\| sqlsafe"):
+        run(env, "SELECT {{ d }} AS d", namespace={"d": {"a": 1}})
+
+
+def test_hardening_template_names_need_the_ident_filter(env, victim):
+    from jupyter_mreg.sql.errors import SqlError
+
+    out = run(env, "SELECT COUNT(*) AS n FROM {{ table | ident }}", namespace={"table": "customers"})
+    assert out["n"].tolist() == [20]
+    out = run(env, "SHOW VERSIONS IN MODEL {{ m | identifier }}", namespace={"m": "mydb.ml.churn"})
+    assert out["name"].tolist() == ["V1"]
+    with pytest.raises(SqlError, match=r"\| ident: .*customers; DROP MODEL victim.* is not a valid identifier"):
+        run(env, "SELECT * FROM {{ t | ident }}", namespace={"t": "customers; DROP MODEL victim"})
+    with pytest.raises(SqlError, match=r"found 'customers' \(a string.*not a name.*\{\{ name \| ident \}\}"):
+        run(env, "SELECT * FROM {{ t }}", namespace={"t": "customers"})
+    with pytest.raises(SqlError, match=r"found \"'V1'\"\. That is a string, not a name.*\{\{ name \| ident \}\}"):
+        run(env, "ALTER MODEL victim VERSION {{ v }} SET ALIAS = prod", namespace={"v": "V1"})
+    assert victim()
+
+
+def test_hardening_template_sqlsafe_inserts_text_as_written(env):
+    out = run(env, "SELECT id FROM customers {{ clause | sqlsafe }} LIMIT 2", namespace={"clause": "ORDER BY id DESC"})
+    assert out["id"].tolist() == [19, 18]
+
+
+def test_hardening_template_values_in_ddl(env, victim):
+    comment = "quote ' and \\ and ; -- and {{ not a template }}"
+    run(env, "ALTER MODEL victim SET COMMENT = {{ c }}", namespace={"c": comment})
+    shown = run(env, "SHOW MODELS LIKE {{ pattern }} IN SCHEMA MYDB.ML", namespace={"pattern": "vic%"})
+    assert shown["name"].tolist() == ["VICTIM"] and shown["comment"].tolist() == [comment]
+
+
+def test_hardening_template_runs_in_jinjas_sandbox(env):
+    from jupyter_mreg.sql.errors import SqlError
+
+    with pytest.raises(SqlError, match=r"Jinja's sandbox refused .*__class__.*unsafe"):
+        run(env, "SELECT {{ ''.__class__.__mro__ | length }} AS n")
+    with pytest.raises(SqlError, match=r"Jinja's sandbox refused"):
+        run(env, "SELECT {{ lipsum.__globals__ | length }} AS n")
+    with pytest.raises(SqlError, match=r"longer than the cell limit"):
+        run(env, "SELECT {{ 'a' * 10**9 }} AS n")
+    assert run(env, "SELECT {{ v.upper() }} AS u", namespace={"v": "eu"})["u"].tolist() == ["EU"]
+
+
+@settings(max_examples=150, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=30))
+def test_hardening_template_string_round_trips(env, value):
+    """Any text (quotes, backslashes, semicolons, comment starts, newlines) comes back from DuckDB unchanged."""
+    assert run(env, "SELECT {{ v }} AS v", namespace={"v": value})["v"].tolist() == [value]

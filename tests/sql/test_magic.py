@@ -134,7 +134,7 @@ def test_several_statements_return_the_last(ip, pipe, new_customers):
 def test_dollar_and_braces_are_not_expanded_but_jinja_and_binds_are(ip):
     ip.user_ns.update(price=3, table="new_customers", region="EU")
     result, _ = run(ip, "%%mreg -o out\nSELECT '$price' AS a, '{price}' AS b, COUNT(*) AS n\n"
-                        "FROM {{ table }} WHERE region = :region")
+                        "FROM {{ table | ident }} WHERE region = :region")
     assert result.error_in_exec is None
     out = ip.user_ns["out"]
     assert (out["a"][0], out["b"][0], int(out["n"][0])) == ("$price", "{price}", 10)
