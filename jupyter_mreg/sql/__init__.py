@@ -18,7 +18,7 @@ __all__ = ["execute"]
 
 
 def execute(sql: str, namespace: dict | None = None, *, session: Any = None, params: dict | None = None,
-            limit: int | None = None) -> Any:
+            limit: int | None = None, allow_file_access: bool = False) -> Any:
     """Run every statement of `sql`; return the last one's result (a pandas DataFrame, or None).
 
     `namespace` holds the DataFrames queries read (a notebook's user namespace) and the values `{{name}}`
@@ -27,5 +27,10 @@ def execute(sql: str, namespace: dict | None = None, *, session: Any = None, par
     `jupyter_mreg.Session` (default `Session.builder.getOrCreate()`). A mistake raises `SqlError` (or another
     `MregError`), whose `render()` points at the line and column. `limit` caps the rows of every query
     that has no LIMIT of its own (the magic's `autolimit`).
+
+    Queries read only the namespace's tables: DuckDB's file and network access (`read_csv('...')`,
+    `FROM 'x.parquet'`, URLs) is off, and a query that tries raises `FileAccessError`. `allow_file_access=True`
+    turns it on for this call only (the magic's `--allow-file-access` / `allow_file_access`).
     """
-    return run_cell(sql, namespace, session=session, params=params, limit=limit)
+    return run_cell(sql, namespace, session=session, params=params, limit=limit,
+                    allow_file_access=allow_file_access)

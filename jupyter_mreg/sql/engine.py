@@ -1,9 +1,13 @@
 """Executes a query's plan on DuckDB: registers the tables, runs phase 1, the model, phase 2, table
 functions and the UDF fallback, and maps DuckDB's errors back to the statement.
 
-One in-memory DuckDB database per process (a second, single-threaded one for queries that use the UDF
-fallback: sklearn/OpenMP thread limits do not reach DuckDB's worker threads); each query works in its own
-cursor, whose registered DataFrames (views, no copies) disappear when it closes.
+One in-memory DuckDB database per process and kind: single-threaded for queries that use the UDF fallback
+(sklearn/OpenMP thread limits do not reach DuckDB's worker threads), and with or without file and network
+access. Without it (the default) DuckDB's `enable_external_access` is off, so `read_csv('/etc/passwd')`,
+`FROM 'x.parquet'`, `glob(...)` and extension downloads fail; the configuration is locked, so no statement
+can turn it back on (DuckDB cannot turn it on again in a running database anyway, hence the separate
+database for the cells that opt in). Each query works in its own cursor, whose registered DataFrames
+(views, no copies) disappear when it closes.
 """
 
 from __future__ import annotations
@@ -26,18 +30,22 @@ from jupyter_mreg.sql.dialect import position
 from jupyter_mreg.sql.errors import SqlError
 from jupyter_mreg.sql.planner import ScopePlan, Source
 
-_DATABASES: dict[bool, Any] = {}
+_DATABASES: dict[tuple[bool, bool], Any] = {}
 _LOCK = threading.Lock()
 _NAMES = itertools.count()  # internal names are unique in the process: UDFs live in the shared catalog
 _POSITION = "__mreg_position"
 
 
-def _database(single_thread: bool) -> Any:
+def _database(single_thread: bool, file_access: bool) -> Any:
+    key = (single_thread, file_access)
     with _LOCK:
-        db = _DATABASES.get(single_thread)
+        db = _DATABASES.get(key)
         if db is None:
-            db = duckdb.connect(":memory:", config={"threads": 1} if single_thread else {})
-            _DATABASES[single_thread] = db
+            config = {"enable_external_access": file_access, "lock_configuration": True}
+            if single_thread:
+                config["threads"] = 1
+            db = duckdb.connect(":memory:", config=config)
+            _DATABASES[key] = db
         return db
 
 
@@ -48,10 +56,11 @@ def internal_name(prefix: str) -> str:
 class Engine:
     """One query's DuckDB cursor, registered tables and UDFs. Use as a context manager."""
 
-    def __init__(self, statement: str, params: dict, *, single_thread: bool = False) -> None:
+    def __init__(self, statement: str, params: dict, *, single_thread: bool = False,
+                 file_access: bool = False) -> None:
         self.statement = statement
         self.params = params
-        self.cursor = _database(single_thread).cursor()
+        self.cursor = _database(single_thread, file_access).cursor()
         self.shown: dict[str, str] = {}  # internal name → what messages call it
         self.frames: dict[str, pd.DataFrame] = {}  # internal name → registered pandas DataFrame
         self.ctes: dict[str, exp.CTE] = {}  # upper-cased CTE name → its node

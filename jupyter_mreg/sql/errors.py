@@ -51,6 +51,14 @@ class SqlError(MregError, ValueError):
         return f"{self.message}\n  line {line}, column {column}:\n    {text}\n    {pad}^"
 
 
+class FileAccessError(SqlError):
+    """A query tried to read a file or reach the network while `%%mreg`'s file access is off (the default).
+
+    Opt in for one cell with `%%mreg --allow-file-access`, for the notebook with
+    `%config MregMagic.allow_file_access = True`, or per call with `execute(..., allow_file_access=True)`.
+    """
+
+
 def unreadable(text: str, exc: Exception) -> SqlError:
     """A tokenizer failure as a `SqlError`: sqlglot says where an unclosed string or quoted name opened
     ("Missing ' from 2:11", the last number being the character offset)."""

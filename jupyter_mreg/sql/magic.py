@@ -13,6 +13,9 @@
     %config MregMagic.autolimit = 1000   (at most this many rows per query; 0: no limit)
     %config MregMagic.short_errors = False  (full tracebacks instead of the short message)
 
+    %%mreg --allow-file-access           (this cell may read files and URLs: read_csv('data.csv'), ...)
+    %config MregMagic.allow_file_access = True  (every cell may; off by default)
+
 The tables are the notebook's pandas DataFrames. `{{name}}` (Jinja, sandboxed) inserts a Python value as a
 SQL literal quoted by its type (`'EU'`, `42`, `(1, 2)` for IN), `{{name | ident}}` a checked name (a table,
 model or version), `{{name | sqlsafe}}` SQL text as it is (only text the notebook built itself); `:name`
@@ -35,9 +38,11 @@ from jupyter_mreg.sql import execute
 from jupyter_mreg.sql.errors import SqlError
 
 _OPTION = re.compile(r"\s*(?P<flag>-o|--out|-s|--session)(?:\s*=\s*|\s+)(?P<value>[^\s;]+)")
+_SWITCH = re.compile(r"\s*(?P<flag>--allow-file-access)(?=\s|$)")
 _UNKNOWN = re.compile(r"\s*(?P<flag>-\w\S*|--\w\S*)")  # `-- text` (a space after --) is a SQL comment
 _BIND = re.compile(r"\s*(?P<name>[A-Za-z_]\w*)\s*<<")
-_FLAGS = {"-o": "out", "--out": "out", "-s": "session", "--session": "session"}
+_FLAGS = {"-o": "out", "--out": "out", "-s": "session", "--session": "session",
+          "--allow-file-access": "allow_file_access"}
 
 
 @magics_class
@@ -53,6 +58,10 @@ class MregMagic(Magics):
     short_errors = Bool(True, help=(
         "Show a mistake in the SQL as a short message pointing at its line and column, without a traceback. "
         "False shows the full traceback.")).tag(config=True)
+    allow_file_access = Bool(False, help=(
+        "Let every cell's queries read files and URLs (DuckDB's read_csv('...'), FROM 'x.parquet', ...). Off by "
+        "default: queries read only the notebook's DataFrames. `%%mreg --allow-file-access` allows it for one "
+        "cell.")).tag(config=True)
 
     @no_var_expand
     @needs_local_scope
@@ -61,7 +70,7 @@ class MregMagic(Magics):
         """Run Snowflake model SQL over the notebook's DataFrames; return the last statement's result.
 
         Usage:
-          %%mreg [-o NAME | NAME <<] [-s SESSION]
+          %%mreg [-o NAME | NAME <<] [-s SESSION] [--allow-file-access]
           SELECT id, CUSTOMER_CHURN!PREDICT(*):output_feature_0 AS churn FROM new_customers
 
           df = %mreg SELECT ...
@@ -72,6 +81,9 @@ class MregMagic(Magics):
           -s NAME, --session NAME
                                 the `jupyter_mreg.Session` variable to use (default:
                                 Session.builder.getOrCreate(), the registry in $MREG_HOME)
+          --allow-file-access   let this cell's queries read files and URLs (read_csv('data.csv'),
+                                FROM 'x.parquet'); off by default, so queries read only the notebook's
+                                DataFrames (`%config MregMagic.allow_file_access = True`: every cell)
 
         Several statements separated by `;` run in order; the last one's result is returned. Queries
         return a pandas DataFrame (displayed up to `%config MregMagic.displaylimit` rows); SHOW commands
@@ -87,7 +99,8 @@ class MregMagic(Magics):
         namespace = user_ns if local_ns is None or local_ns is user_ns else {**user_ns, **local_ns}
         session = self._session(options.get("session"), namespace)
         try:
-            result = execute(sql, namespace, session=session, limit=self.autolimit or None)
+            result = execute(sql, namespace, session=session, limit=self.autolimit or None,
+                             allow_file_access=self.allow_file_access or "allow_file_access" in options)
         except MregError as exc:
             if not self.short_errors:
                 raise
@@ -119,16 +132,17 @@ class MregMagic(Magics):
 def parse_line(line: str) -> tuple[dict[str, str], str, int]:
     """The options at the start of a magic's line, the SQL after them, and where that SQL starts in `line`.
 
-    `-o NAME` / `--out NAME` / `NAME <<` give "out", `-s NAME` / `--session NAME` give "session"; the rest
-    of the line is SQL, left as written (no shell-style splitting, so quotes in SQL are untouched).
+    `-o NAME` / `--out NAME` / `NAME <<` give "out", `-s NAME` / `--session NAME` give "session",
+    `--allow-file-access` gives "allow_file_access" (with the value ""); the rest of the line is SQL, left as
+    written (no shell-style splitting, so quotes in SQL are untouched).
     """
     options: dict[str, str] = {}
     rest = line
     while True:
-        found = _OPTION.match(rest)
+        found = _OPTION.match(rest) or _SWITCH.match(rest)
         if not found:
             break
-        options[_FLAGS[found.group("flag")]] = found.group("value")
+        options[_FLAGS[found.group("flag")]] = found.groupdict().get("value") or ""
         rest = rest[found.end():]
     bind = _BIND.match(rest)
     if bind:
@@ -139,8 +153,8 @@ def parse_line(line: str) -> tuple[dict[str, str], str, int]:
     unknown = _UNKNOWN.match(rest)
     if unknown:
         flag = unknown.group("flag")
-        raise UsageError(f"%mreg has no option {flag}: it takes -o/--out NAME (or NAME << before the SQL) and "
-                         "-s/--session NAME.")
+        raise UsageError(f"%mreg has no option {flag}: it takes -o/--out NAME (or NAME << before the SQL), "
+                         "-s/--session NAME and --allow-file-access.")
     for key in ("out", "session"):
         if key in options and not options[key].isidentifier():
             raise UsageError(f"--{key} {options[key]}: expected a Python variable name.")

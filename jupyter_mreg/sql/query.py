@@ -50,7 +50,7 @@ def run(statement: str, ctx: SqlContext) -> pd.DataFrame:
                                                 sum(1 for _, t in scopes[id(s)] if t))
                         for s in ordered if any(not t for _, t in scopes[id(s)]))
 
-    with Engine(statement, params, single_thread=single_thread) as engine:
+    with Engine(statement, params, single_thread=single_thread, file_access=ctx.allow_file_access) as engine:
         tables.bind_tables(tree, ctx.namespace, statement, engine.register)
         engine.set_ctes(tree)
         slots = iter(lambda: internal_name("m"), None)

@@ -44,7 +44,7 @@ class Statement(NamedTuple):
 
 
 def run_cell(sql: str, namespace: dict | None, *, session: Any = None, params: dict | None = None,
-             limit: int | None = None) -> Any:
+             limit: int | None = None, allow_file_access: bool = False) -> Any:
     """See `jupyter_mreg.sql.execute`."""
     values = {**(namespace or {}), **(params or {})}
     text = render(sql, values)
@@ -53,7 +53,8 @@ def run_cell(sql: str, namespace: dict | None, *, session: Any = None, params: d
         raise SqlError("The cell holds no SQL statement: write a query (SELECT ...) or a command (SHOW MODELS).")
     if session is None:
         session = Session.builder.getOrCreate()
-    ctx = SqlContext(session=session, namespace=namespace if namespace is not None else {}, params=values)
+    ctx = SqlContext(session=session, namespace=namespace if namespace is not None else {}, params=values,
+                     allow_file_access=allow_file_access)
     result = None
     for statement in statements:
         try:

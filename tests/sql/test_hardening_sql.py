@@ -46,6 +46,64 @@ def run(env, sql, **kwargs):
     return execute(sql, {"customers": frame, **namespace}, session=session, **kwargs)
 
 
+# --- 1. no file or network access unless the cell opts in ------------------------------------------------------
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A CSV, JSON, Parquet and text file, each holding one row with a = 1 (or the text SECRET)."""
+    folder = tmp_path_factory.mktemp("files")
+    frame = pd.DataFrame({"a": [1]})
+    frame.to_csv(folder / "x.csv", index=False)
+    frame.to_json(folder / "x.json", orient="records")
+    frame.to_parquet(folder / "x.parquet")
+    (folder / "secret.txt").write_text("SECRET")
+    return folder
+
+
+READERS = ["read_csv('{d}/x.csv')", "read_csv_auto('{d}/x.csv')", "read_json('{d}/x.json')",
+           "read_json_auto('{d}/x.json')", "read_parquet('{d}/x.parquet')", "read_text('{d}/secret.txt')",
+           "read_blob('{d}/secret.txt')", "'{d}/x.csv'", "sniff_csv('{d}/x.csv')", "read_csv('{d}/*.csv')",
+           "read_csv(['{d}/x.csv'])", "query('SELECT * FROM read_csv(''{d}/x.csv'')')",
+           "read_csv('https://example.com/data.csv')"]
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_hardening_queries_cannot_read_files_by_default(env, files, reader):
+    from jupyter_mreg.errors import MregError
+    from jupyter_mreg.sql.errors import FileAccessError
+
+    sql = f"SELECT * FROM {reader.format(d=files)}"
+    with pytest.raises(FileAccessError) as info:
+        run(env, sql)
+    message = str(info.value)
+    assert isinstance(info.value, MregError)
+    assert message.startswith("%%mreg did not let this query read ") and "file and network access is off" in message
+    assert "%%mreg --allow-file-access" in message and "MregMagic.allow_file_access = True" in message
+    assert "allow_file_access=True" in message
+    path = "https://example.com/data.csv" if "https" in reader else str(files)
+    assert path in message
+
+
+def test_hardening_file_access_is_an_explicit_choice_per_call(env, files):
+    from jupyter_mreg.sql.errors import FileAccessError
+
+    sql = f"SELECT a FROM read_csv('{files}/x.csv')"
+    assert run(env, sql, allow_file_access=True)["a"].tolist() == [1]
+    with pytest.raises(FileAccessError):  # the engine is shared by the kernel: the next call is not opted in
+        run(env, sql)
+    assert run(env, f"SELECT c.id, f.a FROM customers c JOIN read_csv('{files}/x.csv') f ON c.id = f.a",
+               allow_file_access=True)["id"].tolist() == [1]
+
+
+def test_hardening_duckdb_settings_are_locked(env):
+    from jupyter_mreg.sql.errors import SqlError
+
+    out = run(env, "SELECT current_setting('enable_external_access') AS access, "
+                   "current_setting('lock_configuration') AS locked, COUNT(*) AS n FROM customers")
+    assert (bool(out["access"][0]), bool(out["locked"][0]), int(out["n"][0])) == (False, True, 20)
+    with pytest.raises(SqlError, match=r"SET statements do not run here"):
+        run(env, "SET enable_external_access = true")
+
+
 # --- 3. LIKE in SHOW: linear in the name ---------------------------------------------------------------------
 PATHOLOGICAL = "%a" * 12 + "%b"  # the old regex (.*a){12}.*b backtracks for ages over 200 A's
 

@@ -54,7 +54,8 @@ def ip(logged, home, new_customers, monkeypatch):
     shell.user_ns["new_customers"] = new_customers
     yield shell
     magic = shell.magics_manager.registry["MregMagic"]
-    magic.displaylimit, magic.autolimit, magic.short_errors = 10, 0, True
+    for name, trait in magic.traits(config=True).items():
+        setattr(magic, name, trait.default_value)
     for name in set(shell.user_ns) - before:
         del shell.user_ns[name]
     session.close()
