@@ -15,6 +15,8 @@
 
     %%mreg --allow-file-access           (this cell may read files and URLs: read_csv('data.csv'), ...)
     %config MregMagic.allow_file_access = True  (every cell may; off by default)
+    %config MregMagic.max_cell_chars = 1000000  (longer cells are refused, unparsed)
+    %config MregMagic.max_nesting_depth = 256   (deeper parentheses are refused, unparsed)
 
 The tables are the notebook's pandas DataFrames. `{{name}}` (Jinja, sandboxed) inserts a Python value as a
 SQL literal quoted by its type (`'EU'`, `42`, `(1, 2)` for IN), `{{name | ident}}` a checked name (a table,
@@ -36,6 +38,7 @@ from jupyter_mreg.errors import MregError
 from jupyter_mreg.registry.session import Session
 from jupyter_mreg.sql import execute
 from jupyter_mreg.sql.errors import SqlError
+from jupyter_mreg.sql.limits import MAX_CELL_CHARS, MAX_NESTING_DEPTH
 
 _OPTION = re.compile(r"\s*(?P<flag>-o|--out|-s|--session)(?:\s*=\s*|\s+)(?P<value>[^\s;]+)")
 _SWITCH = re.compile(r"\s*(?P<flag>--allow-file-access)(?=\s|$)")
@@ -62,6 +65,13 @@ class MregMagic(Magics):
         "Let every cell's queries read files and URLs (DuckDB's read_csv('...'), FROM 'x.parquet', ...). Off by "
         "default: queries read only the notebook's DataFrames. `%%mreg --allow-file-access` allows it for one "
         "cell.")).tag(config=True)
+    max_cell_chars = Int(MAX_CELL_CHARS, help=(
+        "Refuse a cell longer than this many characters (also once its {{...}} values are filled in) before "
+        "parsing it: the parser's time and memory grow with the cell (a 1 MB IN list takes seconds and "
+        "hundreds of MB). Put long lists of values in a DataFrame instead.")).tag(config=True)
+    max_nesting_depth = Int(MAX_NESTING_DEPTH, help=(
+        "Refuse a statement whose parentheses, brackets or braces nest deeper than this, before parsing it "
+        "(the parser recurses once per level).")).tag(config=True)
 
     @no_var_expand
     @needs_local_scope
@@ -100,7 +110,8 @@ class MregMagic(Magics):
         session = self._session(options.get("session"), namespace)
         try:
             result = execute(sql, namespace, session=session, limit=self.autolimit or None,
-                             allow_file_access=self.allow_file_access or "allow_file_access" in options)
+                             allow_file_access=self.allow_file_access or "allow_file_access" in options,
+                             max_cell_chars=self.max_cell_chars, max_nesting_depth=self.max_nesting_depth)
         except MregError as exc:
             if not self.short_errors:
                 raise

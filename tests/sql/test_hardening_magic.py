@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.sql.test_magic import home, ip, logged, new_customers, run  # noqa: F401 - fixtures
+from tests.sql.test_magic import run
 
 REFUSED = "%%mreg did not let this query read"
 
@@ -43,3 +43,12 @@ def test_hardening_allow_file_access_is_documented(ip):
     assert "allow_file_access" in MregMagic.class_traits(config=True)
     _, shown = run(ip, "%mreg --allow-file-acces SELECT 1")
     assert "%mreg has no option --allow-file-acces" in shown and "--allow-file-access." in shown
+
+
+def test_hardening_input_limits_are_settings(ip):
+    run(ip, "%config MregMagic.max_nesting_depth = 2")
+    _, shown = run(ip, "%%mreg\nSELECT ((1)) AS a, (((2))) AS b")
+    assert "nests parentheses more than 2 deep" in shown and "line 2, column 22:" in shown
+    run(ip, "%config MregMagic.max_cell_chars = 10")
+    _, shown = run(ip, "%mreg SELECT 12345 AS a")
+    assert "%%mreg reads at most 10 (MAX_CELL_CHARS)" in shown and "%config MregMagic.max_cell_chars" in shown

@@ -269,3 +269,60 @@ def test_hardening_template_runs_in_jinjas_sandbox(env):
 def test_hardening_template_string_round_trips(env, value):
     """Any text (quotes, backslashes, semicolons, comment starts, newlines) comes back from DuckDB unchanged."""
     assert run(env, "SELECT {{ v }} AS v", namespace={"v": value})["v"].tolist() == [value]
+
+
+# --- 4. cells too big or too deep are refused before parsing --------------------------------------------------
+def nested(depth: int) -> str:
+    return "SELECT " + "(" * depth + "1" + ")" * depth + " AS one"
+
+
+def test_hardening_deep_nesting_is_a_clear_error(env):
+    from jupyter_mreg.sql.errors import SqlError
+
+    with pytest.raises(SqlError, match=r"nests parentheses more than 256 deep \(MAX_NESTING_DEPTH\)") as info:
+        run(env, nested(2000))
+    assert info.value.position == len("SELECT ") + 256  # the first parenthesis too many
+    with pytest.raises(SqlError, match=r"nests parentheses more than"):
+        run(env, "SELECT a FROM customers WHERE id IN " + "(SELECT id FROM customers WHERE id IN " * 300 + "(1)"
+            + ")" * 300)
+
+
+def test_hardening_nesting_up_to_the_limit_runs(env):
+    """sqlglot needs about 25 Python frames per level: more than Python's default recursion limit allows at
+    this depth, so the engine makes room for the statement's own depth (and puts the limit back)."""
+    before = sys.getrecursionlimit()
+    assert run(env, nested(200))["one"].tolist() == [1]
+    assert run(env, "SELECT " + "abs(" * 150 + "id" + ")" * 150 + " AS v FROM customers WHERE id = 3")["v"].tolist() == [3]
+    assert sys.getrecursionlimit() == before
+
+
+def test_hardening_deep_trees_without_parentheses_are_a_clear_error(env):
+    from jupyter_mreg.sql.errors import SqlError
+
+    with pytest.raises(SqlError, match=r"nested too deeply for %%mreg to read"):
+        run(env, "SELECT id FROM customers WHERE " + "NOT " * 5000 + "id = 1")
+    with pytest.raises(SqlError, match=r"nested too deeply for %%mreg to read|Max expression depth"):
+        run(env, "SELECT " + " + ".join(["id"] * 20000) + " AS s FROM customers")
+
+
+def test_hardening_huge_cell_is_refused_quickly(env):
+    from jupyter_mreg.sql.errors import SqlError
+
+    cell = "SELECT id FROM customers WHERE id IN (" + ",".join(str(i) for i in range(200_000)) + ")"
+    with pytest.raises(SqlError, match=rf"The cell has {len(cell):,} characters; %%mreg reads at most "
+                                       r"1,000,000 \(MAX_CELL_CHARS\)"):
+        run(env, cell)
+    ids = list(range(200_000))
+    with pytest.raises(SqlError, match=r"The cell with its \{\{\.\.\.\}\} values filled in has [\d,]+ characters"):
+        run(env, "SELECT id FROM customers WHERE id IN {{ ids }}", namespace={"ids": ids})
+
+
+def test_hardening_limits_can_be_changed_per_call(env):
+    from jupyter_mreg.sql.errors import SqlError
+
+    with pytest.raises(SqlError, match=r"nests parentheses more than 3 deep"):
+        run(env, nested(4), max_nesting_depth=3)
+    assert run(env, nested(3), max_nesting_depth=3)["one"].tolist() == [1]
+    with pytest.raises(SqlError, match=r"The cell has 36 characters; %%mreg reads at most 20"):
+        run(env, "SELECT COUNT(*) AS n FROM customers;", max_cell_chars=20)
+    assert run(env, nested(300), max_nesting_depth=300)["one"].tolist() == [1]
