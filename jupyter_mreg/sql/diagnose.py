@@ -73,13 +73,15 @@ def _refused(text: str, statement: str) -> FileAccessError:
 
 def _split_line_info(text: str, generated: str | None) -> tuple[str, str | None]:
     """DuckDB's message without its `LINE n: ...` excerpt, and the word its caret points at."""
-    match = re.search(r"\n\s*LINE \d+:(.*)\n(\s*)\^", text)
-    if not match:
+    # Anchored on "LINE ", not on the blank lines before it: the message can quote a name made of
+    # thousands of newlines, which `\n\s*LINE` would scan again from each of them.
+    match = re.search(r"LINE \d+:(.*)\n( *)\^", text)
+    if not match or not text[: match.start()].endswith("\n"):
         return text, None
     excerpt, pad = match.group(1), match.group(2)
     column = len(pad) - len("LINE 1:") if pad else 0
     word = re.match(r"\s*\"?([A-Za-z_][A-Za-z0-9_$]*)", excerpt[max(column - 1, 0):])
-    return text[: match.start()], word.group(1) if word else None
+    return text[: match.start()].rstrip(), word.group(1) if word else None
 
 
 def _clean(text: str, shown: dict[str, str]) -> str:

@@ -75,10 +75,7 @@ def render(sql: str, values: dict, *, max_chars: int = MAX_CELL_CHARS) -> str:
                        "Python first.", sql=sql) from None
     except jinja2.UndefinedError as exc:
         name = re.match(r"'([^']+)' is undefined", str(exc))
-        position = None
-        if name:
-            found = re.search(r"\{[{%][^}]*?\b" + re.escape(name.group(1)) + r"\b", sql)
-            position = found.start() if found else None
+        position = _block_using(sql, name.group(1)) if name else None
         raise SqlError(f"The cell uses a template variable that is not defined: {exc}. Define it in the notebook "
                        "first, or remove the {{...}}.", sql=sql, position=position) from None
     except jinja2.TemplateSyntaxError as exc:
@@ -227,13 +224,30 @@ def _misplaced(template: str, marked: str, tokens: list, pattern: re.Pattern, at
 
 def _expression_at(template: str, marked: str, pattern: re.Pattern, at: int) -> str:
     """The `{{ ... }}` of the template that put the marker at `at`: the n-th when there are no `{% %}`
-    blocks and every `{{ }}` but the `| sqlsafe` ones made one marker; else a generic name."""
-    if "{%" not in template:
+    blocks or `{# #}` comments (so every `{{` opens an expression) and every `{{ }}` but the `| sqlsafe`
+    ones made one marker; else a generic name."""
+    if "{%" not in template and "{#" not in template:
         expressions = [e for e in re.findall(r"\{\{.*?\}\}", template, re.DOTALL) if "sqlsafe" not in e]
         starts = [m.start() for m in pattern.finditer(marked)]
         if len(expressions) == len(starts):
             return expressions[starts.index(at)]
     return "A {{...}} value"
+
+
+def _block_using(sql: str, name: str) -> int | None:
+    """Where the first `{{ }}` or `{% %}` that uses `name` opens: one scan over the openers, closers and
+    mentions of `name` (a regex from an opener lazily to the name went back over the cell from every
+    opener, for minutes on a cell of many `{{`)."""
+    opened = None
+    for found in re.finditer(r"\{[{%]|[}%]\}|\b" + re.escape(name) + r"\b", sql):
+        text = found.group()
+        if text in ("{{", "{%"):
+            opened = found.start()
+        elif text in ("}}", "%}"):
+            opened = None
+        elif opened is not None:
+            return opened
+    return None
 
 
 def _offset(sql: str, line: int | None) -> int | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -38,6 +39,21 @@ def env(tmp_path_factory, churn, pipe):
     frame.insert(0, "id", range(len(frame)))
     yield session, home, frame
     session.close()
+
+
+def run_python(script: str, what: str, timeout: int = 60) -> list[str]:
+    """Run `script` in a fresh interpreter and return its printed lines; fail if it runs past `timeout`
+    seconds. For inputs that made a regex or the parser run for minutes: a regex holds the GIL, so a thread
+    could not be timed out."""
+    with tempfile.TemporaryDirectory() as home:  # a cell run without a session uses $MREG_HOME
+        environment = {**os.environ, "PYTHONPATH": str(REPO), "MREG_HOME": home}
+        try:
+            done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], check=False, capture_output=True,
+                                  text=True, timeout=timeout, env=environment)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{what} ran for over {timeout} s")
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
 
 
 def run(env, sql, **kwargs):
@@ -109,25 +125,17 @@ PATHOLOGICAL = "%a" * 12 + "%b"  # the old regex (.*a){12}.*b backtracks for age
 
 
 def test_hardening_show_like_with_a_pathological_pattern_finishes(env):
-    """SHOW MODELS / SHOW VERSIONS LIKE with a pattern that made the old regex backtrack exponentially: run in
-    a subprocess (a regex holds the GIL, so a thread could not be timed out) with a generous timeout."""
+    """SHOW MODELS / SHOW VERSIONS LIKE with a pattern that made the old regex backtrack exponentially."""
     _, home, _ = env
-    script = textwrap.dedent(f"""
+    lines = run_python(f"""
         from jupyter_mreg import Session
         from jupyter_mreg.sql import execute
         session = Session.builder.configs({{"home": {str(home)!r}, "database": "MYDB", "schema": "ML"}}).create()
         print(len(execute("SHOW MODELS LIKE '{PATHOLOGICAL}' IN ACCOUNT", {{}}, session=session)))
         print(len(execute("SHOW VERSIONS LIKE '{PATHOLOGICAL}' IN MODEL {LONG_MODEL}", {{}}, session=session)))
         print(list(execute("SHOW MODELS LIKE '%a%a%a%a%a%a%a%a%a%a%a%a%' IN ACCOUNT", {{}}, session=session)["name"]))
-    """)
-    environment = {**os.environ, "PYTHONPATH": str(REPO)}
-    try:
-        done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=60,
-                              env=environment)
-    except subprocess.TimeoutExpired:
-        pytest.fail("SHOW ... LIKE with a pathological pattern ran for over 60 s")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[:3] == ["0", "0", f"['{LONG_MODEL}']"]
+    """, "SHOW ... LIKE with a pathological pattern")
+    assert lines == ["0", "0", f"['{LONG_MODEL}']"]
 
 
 def test_hardening_like_keeps_snowflake_rules():
@@ -326,3 +334,88 @@ def test_hardening_limits_can_be_changed_per_call(env):
     with pytest.raises(SqlError, match=r"The cell has 36 characters; %%mreg reads at most 20"):
         run(env, "SELECT COUNT(*) AS n FROM customers;", max_cell_chars=20)
     assert run(env, nested(300), max_nesting_depth=300)["one"].tolist() == [1]
+
+
+# --- found by the property tests ---------------------------------------------------------------------------------
+def test_hardening_joins_without_on_parse_in_polynomial_time(env):
+    """sqlglot re-parsed the joins after every JOIN without ON (first as a nested join), doubling the time per
+    JOIN: 25 of them took hours."""
+    lines = run_python("""
+        from jupyter_mreg.sql.dialect import parse
+        print(len(parse('SELECT 1 AS one FROM customers c ' + 'JOIN customers ' * 40).args['joins']))
+    """, "parsing 40 JOINs without ON")
+    assert lines == ["40"]
+    out = run(env, "SELECT COUNT(*) AS n FROM customers a " + "JOIN customers " * 2 + "JOIN customers b ON a.id = b.id")
+    assert out["n"].tolist() == [20 * 20 * 20]
+
+
+def test_hardening_undefined_template_variable_is_found_in_linear_time(env):
+    """The caret for an undefined {{ name }} came from a regex that went from every `{{` lazily to the name:
+    minutes for a cell with many `{{` in a {% raw %} block."""
+    lines = run_python("""
+        from jupyter_mreg.sql import execute
+        from jupyter_mreg.sql.errors import SqlError
+        try:
+            execute("{% raw %}" + "{{ " * 100_000 + "{% endraw %}\\n{{ nope }}", {})
+        except SqlError as exc:
+            print(exc.line_column, "'nope' is undefined" in str(exc))
+    """, "an undefined template variable after 100,000 `{{`")
+    assert lines == ["(2, 1) True"]
+
+
+def test_hardening_duckdb_error_about_a_long_name_is_read_in_linear_time(env):
+    """DuckDB's message quotes the name it is about; the regex that cut its `LINE 1:` excerpt rescanned a name
+    of newlines from each of them (16 s for 80,000, an hour for a 1 MB cell)."""
+    lines = run_python("""
+        import pandas as pd
+        from jupyter_mreg.sql import execute
+        from jupyter_mreg.sql.errors import SqlError
+        try:
+            execute('SELECT "' + "\\n" * 300_000 + '" FROM t', {"t": pd.DataFrame({"a": [1]})})
+        except SqlError as exc:
+            print(str(exc).split()[:2], exc.position)
+    """, "a DuckDB error quoting a name of 300,000 newlines")
+    assert lines == ["['Column', 'does'] 7"]
+
+
+JOIN_KINDS = ["JOIN", "LEFT JOIN", "INNER JOIN", "CROSS JOIN", "NATURAL JOIN", ","]
+
+
+@st.composite
+def join_chains(draw) -> str:
+    def item(depth: int) -> str:
+        choice = draw(st.integers(0, 3 if depth < 2 else 1))
+        if choice == 2:
+            return f"({chain(depth + 1)})"
+        if choice == 3:
+            return f"(SELECT * FROM {chain(depth + 1)}) s{depth}"
+        return draw(st.sampled_from(["a", "b", "c AS x", "LATERAL (SELECT 1)"]))
+
+    def chain(depth: int) -> str:
+        text = item(depth)
+        for _ in range(draw(st.integers(0, 4))):
+            kind = draw(st.sampled_from(JOIN_KINDS))
+            text += f" {kind} {item(depth)}"
+            condition = draw(st.sampled_from(["", "", " ON a.x = b.x", " USING (x)"]))
+            text += condition if kind not in (",", "CROSS JOIN", "NATURAL JOIN") else ""
+        return text
+
+    return f"SELECT * FROM {chain(0)}" + draw(st.sampled_from(["", " ON TRUE", " WHERE a.x > 1"]))
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(sql=join_chains())
+def test_hardening_join_parsing_is_unchanged(sql):
+    """Replaying parsed joins gives the tree sqlglot's own Snowflake parser gives (or the same error)."""
+    import sqlglot
+    from sqlglot.errors import ParseError
+
+    from jupyter_mreg.sql.dialect import DIALECT
+
+    try:
+        expected = sqlglot.parse_one(sql, read="snowflake")
+    except ParseError:
+        with pytest.raises(ParseError):
+            DIALECT.parse(sql)
+        return
+    assert DIALECT.parse(sql)[0] == expected, sql
