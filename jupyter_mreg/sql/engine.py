@@ -81,7 +81,11 @@ class Engine:
     # --- tables ------------------------------------------------------------------------------------------
     def register(self, value: Any, shown: str, prefix: str = "t") -> str:
         name = internal_name(prefix)
-        self.cursor.register(name, value)
+        try:
+            self.cursor.register(name, value)
+        except duckdb.Error as exc:
+            raise SqlError(f"{shown} cannot be read as a table ({str(exc).splitlines()[0]}).", sql=self.statement,
+                           position=diagnose.locate(self.statement, shown)) from None
         self.shown[name] = shown
         if isinstance(value, pd.DataFrame):
             self.frames[name] = value
@@ -198,8 +202,7 @@ class Engine:
 
     def _direct(self, plan: ScopePlan) -> exp.Expression:
         """No filter: the model reads the whole DataFrame; its results are joined back by position."""
-        scores = {call.slot: scoring.to_struct(scoring.run(call, self._inputs(plan, call), self.statement))
-                  for call in plan.distinct}
+        scores = {call.slot: scoring.scores(call, self._inputs(plan, call), self.statement) for call in plan.distinct}
         scored = self.register(pa.table(scores), plan.source.shown, "s")
         joined = exp.Select(expressions=[exp.Star()], from_=exp.From(this=exp.to_table(plan.source.node.name)),
                             joins=[exp.Join(this=exp.to_table(scored), method="POSITIONAL")])
@@ -224,9 +227,10 @@ class Engine:
             raise self._translate(exc, sql) from None
         at = {c: i for i, c in enumerate(source.columns)}
         kept = frame.iloc[rows, [at[c] for c in plan.needed]]
-        batch = pa.Table.from_pandas(kept, preserve_index=False) if plan.needed else None
+        batch = scoring.arrow_table(kept, f"Column {{}} of {source.shown}", self.statement,
+                                    position(source.node)) if plan.needed else None
         for call in plan.distinct:
-            struct = scoring.to_struct(scoring.run(call, self._inputs(plan, call, rows), self.statement))
+            struct = scoring.scores(call, self._inputs(plan, call, rows), self.statement)
             batch = pa.table({call.slot: struct}) if batch is None else batch.append_column(call.slot, struct)
         return exp.to_table(self.register(batch, source.shown, "b"))
 
@@ -258,7 +262,7 @@ class Engine:
             columns = [computed.get(id(a)) or source.column(a.name) for a in call.args]
             inputs = pa.Table.from_arrays([batch.column(n) for n in columns],
                                           names=[f.name for f in call.target.inputs]).to_pandas()
-            batch = batch.append_column(call.slot, scoring.to_struct(scoring.run(call, inputs, self.statement)))
+            batch = batch.append_column(call.slot, scoring.scores(call, inputs, self.statement))
         extra = [n for n in names if n not in plan.needed] + list(computed.values())
         return exp.to_table(self.register(batch, source.shown, "b")), extra
 
@@ -277,7 +281,7 @@ class Engine:
             name = internal_name("f")
             parameters = self._argument_types(select, call)
             returns = struct_type(call.target)
-            self.cursor.create_function(name, self._udf(call, returns), parameters, duckdb.sqltype(_duck(returns)),
+            self.cursor.create_function(name, self._udf(call, returns), parameters, _duck(returns),
                                         type="arrow", null_handling="special", side_effects=False)
             self.functions.append(name)
             functions[call.slot] = name
@@ -303,7 +307,7 @@ class Engine:
             try:
                 arrays = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
                 inputs = pa.Table.from_arrays(arrays, names=names).to_pandas()
-                return scoring.to_struct(scoring.run(call, inputs, self.statement)).cast(returns)
+                return scoring.scores(call, inputs, self.statement).cast(returns)
             except BaseException as exc:  # DuckDB would wrap it in its own error: keep ours
                 self.udf_error = exc
                 raise
@@ -350,7 +354,7 @@ class Engine:
             phase1.set("order", window.args["order"].copy())
         frame = self.arrow(self.standalone(phase1, phase1)).to_pandas()
         out = scoring.run_table_function(call, frame, self.statement, part_name)
-        name = self.register(scoring.to_table(out), call.target.label, "tf")
+        name = self.register(scoring.to_table(out, call, self.statement), call.target.label, "tf")
         new_alias = tf.alias or source.alias
         table = exp.Table(this=exp.to_identifier(name), alias=exp.TableAlias(this=exp.to_identifier(new_alias)))
         for join in list(joins):
@@ -473,9 +477,10 @@ _DUCK = {
 }
 
 
-def _duck(t: pa.DataType) -> str:
+def _duck(t: pa.DataType) -> duckdb.DuckDBPyType:
+    """DuckDB's type for an Arrow type, built from parts: output names are data, never parsed as SQL."""
     if pa.types.is_struct(t):
-        return "STRUCT(" + ", ".join(f'"{f.name}" {_duck(f.type)}' for f in t) + ")"
+        return duckdb.struct_type({f.name: _duck(f.type) for f in t})
     if pa.types.is_list(t):
-        return _duck(t.value_type) + "[]"
-    return _DUCK[t]
+        return duckdb.list_type(_duck(t.value_type))
+    return duckdb.sqltype(_DUCK[t])

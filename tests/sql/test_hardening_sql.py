@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from jupyter_mreg.model import custom_model, model_signature
 from jupyter_mreg.sql import execute
 from jupyter_mreg.sql.ddl import like_pattern
 
@@ -376,6 +377,64 @@ def test_hardening_duckdb_error_about_a_long_name_is_read_in_linear_time(env):
             print(str(exc).split()[:2], exc.position)
     """, "a DuckDB error quoting a name of 300,000 newlines")
     assert lines == ["['Column', 'does'] 7"]
+
+
+class OddOutputs(custom_model.CustomModel):
+    """Outputs whose names are SQL text: a quote, and a fragment of a STRUCT type."""
+
+    @custom_model.inference_api
+    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({'a"b': df["age"] * 2.0, "c) VARCHAR, d STRUCT(e": df["age"] * 3.0})
+
+
+def test_hardening_output_names_are_not_spliced_into_duckdb_types(env):
+    """The UDF fallback (here: a join) declared its STRUCT result type as text built from the output names."""
+    from jupyter_mreg.registry import Registry
+
+    session, _, frame = env
+    Registry(session=session, database_name="MYDB", schema_name="ML").log_model(
+        OddOutputs(), model_name="odd", version_name="v1", sample_input_data=frame[["age"]].head())
+    out = run(env, 'SELECT c.id, odd!predict(c.age):"a""b" AS two, odd!predict(c.age)[\'c) VARCHAR, d STRUCT(e\'] AS three '
+                   "FROM customers c JOIN customers d ON c.id = d.id ORDER BY c.id")
+    assert out["two"].tolist() == (frame["age"] * 2.0).tolist()
+    assert out["three"].tolist() == (frame["age"] * 3.0).tolist()
+
+
+class ObjectOutput(custom_model.CustomModel):
+    @custom_model.inference_api
+    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"thing": [object() for _ in range(len(df))]})
+
+
+def test_hardening_values_arrow_cannot_hold_are_a_clear_error(env):
+    """Columns of Python objects reached pyarrow unguarded: a raw ArrowInvalid instead of our error."""
+    from jupyter_mreg.sql.errors import SqlError
+
+    session, _, frame = env
+    odd = frame.assign(o=[object()] * (len(frame) - 1) + ["x"])
+    with pytest.raises(SqlError, match=r"Column o of odd holds values that cannot be passed on as Arrow data "
+                                       r"\(Could not convert .*\)\. Convert it in pandas first"):
+        run(env, "SELECT id, o, churn!PREDICT(*):output_feature_0 AS p FROM odd WHERE id > 2", namespace={"odd": odd})
+    from jupyter_mreg.registry import Registry
+
+    spec = model_signature.FeatureSpec
+    signature = model_signature.ModelSignature(inputs=[spec("age", model_signature.DataType.INT64)],
+                                               outputs=[spec("thing", model_signature.DataType.STRING)])
+    Registry(session=session, database_name="MYDB", schema_name="ML").log_model(
+        ObjectOutput(), model_name="objects", version_name="v1", signatures={"predict": signature})
+    with pytest.raises(SqlError, match=r"Output thing of MYDB\.ML\.OBJECTS!PREDICT holds values that cannot be "
+                                       r"passed on as Arrow data") as info:
+        run(env, "SELECT objects!predict(age) AS t FROM customers")
+    assert info.value.line_column == (1, 8)
+
+
+def test_hardening_a_dataframe_duckdb_cannot_register_is_a_clear_error(env):
+    from jupyter_mreg.sql.errors import SqlError
+
+    with pytest.raises(SqlError, match=r"empty cannot be read as a table \(Invalid Input Error: Need a DataFrame "
+                                       r"with at least one column\)") as info:
+        run(env, "SELECT *\nFROM empty", namespace={"empty": pd.DataFrame()})
+    assert info.value.line_column == (2, 6)
 
 
 JOIN_KINDS = ["JOIN", "LEFT JOIN", "INNER JOIN", "CROSS JOIN", "NATURAL JOIN", ","]
