@@ -25,10 +25,10 @@ def execute(sql: str, namespace: dict | None = None, *, session: Any = None, par
 
     `namespace` holds the DataFrames queries read (a notebook's user namespace) and the values `{{name}}`
     (Jinja, sandboxed: a SQL literal of the value; `{{name | ident}}` a name, `{{name | sqlsafe}}` raw SQL
-    text; see `templating`) and `:name` (bind values) refer to; `params` add to or override those values. `session` is a
-    `jupyter_mreg.Session` (default `Session.builder.getOrCreate()`). A mistake raises `SqlError` (or another
-    `MregError`), whose `render()` points at the line and column. `limit` caps the rows of every query
-    that has no LIMIT of its own (the magic's `autolimit`).
+    text; see `templating`) and `:name` (bind values) refer to; `params` add to or override those values.
+    `session` is a `jupyter_mreg.Session` (default `Session.builder.getOrCreate()`). A mistake raises
+    `SqlError` (or another `MregError`), whose `render()` points at the line and column. `limit` caps the
+    rows of every query that has no LIMIT of its own (the magic's `autolimit`).
 
     Queries read only the namespace's tables: DuckDB's file and network access (`read_csv('...')`,
     `FROM 'x.parquet'`, URLs) is off, and a query that tries raises `FileAccessError`. `allow_file_access=True`

@@ -4,7 +4,7 @@ functions and the UDF fallback, and maps DuckDB's errors back to the statement.
 One in-memory DuckDB database per process and kind: single-threaded for queries that use the UDF fallback
 (sklearn/OpenMP thread limits do not reach DuckDB's worker threads), and with or without file and network
 access. Without it (the default) DuckDB's `enable_external_access` is off, so `read_csv('/etc/passwd')`,
-`FROM 'x.parquet'`, `glob(...)` and extension downloads fail; the configuration is locked, so no statement
+`FROM 'x.parquet'`, URLs and extension downloads fail; the configuration is locked, so no statement
 can turn it back on (DuckDB cannot turn it on again in a running database anyway, hence the separate
 database for the cells that opt in). Each query works in its own cursor, whose registered DataFrames
 (views, no copies) disappear when it closes.

@@ -9,7 +9,8 @@ from jupyter_mreg._lazy import lazy_module
 from jupyter_mreg.registry.session import Session
 from jupyter_mreg.sql.context import SqlContext
 from jupyter_mreg.sql.errors import SqlError, unreadable
-from jupyter_mreg.sql.limits import MAX_CELL_CHARS, MAX_NESTING_DEPTH, check_size, recursion_budget, too_complex, too_deep
+from jupyter_mreg.sql.limits import (MAX_CELL_CHARS, MAX_NESTING_DEPTH, check_size, recursion_budget, too_complex,
+                                     too_deep)
 from jupyter_mreg.sql.templating import render
 
 # Loaded by the first statement of their kind: the query engine brings DuckDB, the DDL the registry's catalog.

@@ -101,11 +101,11 @@ def literal(value: Any) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int):
-        return _signed(str(int(value)), value < 0)
+        return _signed(str(int(value)))
     if isinstance(value, (float, decimal.Decimal)):
         if not math.isfinite(value):
             return f"'{value}'::FLOAT"
-        return _signed(repr(float(value)) if isinstance(value, float) else str(value), value < 0)
+        return _signed(repr(float(value)) if isinstance(value, float) else str(value))
     if isinstance(value, str):
         # Snowflake strings escape with backslashes as well as doubled quotes.
         return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
@@ -126,8 +126,8 @@ def literal(value: Any) -> str:
                    "built yourself with {{ x | sqlsafe }}.")
 
 
-def _signed(text: str, negative: bool) -> str:
-    return f"({text})" if negative else text  # `a -{{ n }}` must not become the comment `a --5`
+def _signed(number: str) -> str:
+    return f"({number})" if number.startswith("-") else number  # `a -{{ n }}` must not become `a --5`, a comment
 
 
 def _ident(value: Any) -> _Name:

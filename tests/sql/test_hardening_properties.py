@@ -207,7 +207,8 @@ TABLES = st.one_of(
 
 @st.composite
 def queries(draw) -> str:
-    start = draw(st.sampled_from(["", "", "WITH mv AS MODEL churn VERSION v1 ", "WITH q AS (SELECT * FROM customers) "]))
+    start = draw(st.sampled_from(["", "", "WITH mv AS MODEL churn VERSION v1 ",
+                                  "WITH q AS (SELECT * FROM customers) "]))
     items = ", ".join(draw(st.lists(EXPRESSIONS, min_size=1, max_size=3)))
     sql = f"{start}SELECT {items} FROM {draw(TABLES)}"
     if draw(st.booleans()):
@@ -256,7 +257,8 @@ VALID = [
     "SELECT region, COUNT(*) AS n, AVG(age) AS a FROM customers GROUP BY region HAVING COUNT(*) > 1",
     "SELECT * FROM customers WHERE id IN (1, 2, 3) AND region LIKE '%U%' QUALIFY ROW_NUMBER() OVER (ORDER BY id) < 3",
     "SELECT {{ x }} AS x, :x AS y, :p AS z FROM {{ t | ident }} WHERE region = {{ name }} AND id IN {{ ids }}",
-    "SELECT * FROM (SELECT id, churn!predict(age, income, tenure) AS o FROM customers) s WHERE s.o:output_feature_0 = 1",
+    "SELECT * FROM (SELECT id, churn!predict(age, income, tenure) AS o FROM customers) s "
+    "WHERE s.o:output_feature_0 = 1",
     "SHOW MODELS LIKE '%CH%' IN ACCOUNT",
     "SHOW TERSE MODELS IN SCHEMA mydb.ml",
     "SHOW VERSIONS LIKE 'V%' IN MODEL churn",
