@@ -16,11 +16,13 @@ DEFAULT_SCHEMA = "PUBLIC"
 @dataclass
 class SqlContext:
     """`session` is a `jupyter_mreg.Session`; `namespace` maps names to Python values (a notebook's user
-    namespace); `params` are the values `:name` binds to."""
+    namespace); `params` are the values `:name` binds to; `allow_file_access` lets queries read files and
+    URLs (DuckDB's external access), off by default."""
 
     session: Any
     namespace: dict = field(default_factory=dict)
     params: dict = field(default_factory=dict)
+    allow_file_access: bool = False
     _registries: dict = field(default_factory=dict, repr=False)
 
     @property

@@ -193,29 +193,58 @@ def _string(ex: _Exec, value: p.Value, what: str) -> str:
     return value.value
 
 
-def like_pattern(pattern: str) -> re.Pattern:
-    """Snowflake's LIKE in SHOW: case-insensitive, `%` any run, `_` one character, `\\` escapes."""
-    out, escaped = [], False
-    for ch in pattern:
-        if escaped:
-            out.append(re.escape(ch))
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch == "%":
-            out.append(".*")
-        elif ch == "_":
-            out.append(".")
-        else:
-            out.append(re.escape(ch))
-    return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
+class LikePattern:
+    """Snowflake's LIKE in SHOW: case-insensitive, `%` any run, `_` one character, `\\` escapes the next
+    character (a trailing one escapes nothing).
+
+    The pattern is cut at its `%`s into segments of fixed length; the first must start the name, the last
+    end it, and each one between is taken at its leftmost place after the one before (the leftmost place
+    never loses a match). No backtracking across `%`s, so a name is matched in time linear in its length
+    for a given pattern, whatever the pattern (a regex `.*a.*a...` backtracks exponentially).
+    """
+
+    def __init__(self, pattern: str) -> None:
+        segments: list[list[str]] = [[]]
+        escaped = False
+        for ch in pattern:
+            if escaped or ch not in "\\%_":
+                segments[-1].append(re.escape(ch))
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == "%":
+                segments.append([])
+            else:
+                segments[-1].append(".")
+        # Each regex matches exactly len(segment) characters: literals and `.` only.
+        self._segments = [(re.compile("".join(s), re.IGNORECASE | re.DOTALL), len(s)) for s in segments]
+
+    def fullmatch(self, text: str) -> bool:
+        if len(self._segments) == 1:
+            return self._segments[0][0].fullmatch(text) is not None
+        (first, at), *middle, (last, last_length) = self._segments
+        if first.match(text) is None:
+            return False
+        for segment, length in middle:
+            if length:
+                found = segment.search(text, at)
+                if found is None:
+                    return False
+                at = found.end()
+        end = len(text) - last_length
+        return end >= at and last.match(text, end) is not None
+
+
+def like_pattern(pattern: str) -> LikePattern:
+    """The matcher of a SHOW ... LIKE pattern (see `LikePattern`)."""
+    return LikePattern(pattern)
 
 
 def _filter_like(ex: _Exec, frame: pd.DataFrame, like: p.Value | None) -> pd.DataFrame:
     if like is None:
         return frame.reset_index(drop=True)
-    regex = like_pattern(_string(ex, like, "A LIKE pattern"))
-    keep = [bool(regex.fullmatch(resolved(name))) for name in frame["name"]]
+    matcher = like_pattern(_string(ex, like, "A LIKE pattern"))
+    keep = [matcher.fullmatch(resolved(name)) for name in frame["name"]]
     return frame[keep].reset_index(drop=True)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from jupyter_mreg.errors import InvalidIdentifierError
 from jupyter_mreg.registry.identifiers import parse_identifier, split_parts, to_identifier
 from jupyter_mreg.sql.errors import SqlError
+from jupyter_mreg.sql.templating import STRING_FOR_NAME
 
 # Snowflake's reserved words: unquoted, they cannot name an object ("SET" in `ALTER MODEL SET ...` is a
 # missing name, not a model called SET).
@@ -320,6 +321,8 @@ class Cursor:
                 return to_identifier(token.text, _capital(what))
             except InvalidIdentifierError as exc:
                 raise self.error(str(exc), token.start) from None
+        if token is not None and token.token_type in (self._types.STRING, self._types.RAW_STRING):
+            self.fail(what, after=after, hint=STRING_FOR_NAME)
         if not self.is_word(token):
             self.fail(what, after=after)
         if token.text.upper() in RESERVED:

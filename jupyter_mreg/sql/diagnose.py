@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from jupyter_mreg.sql.errors import SqlError
+from jupyter_mreg.sql.errors import FileAccessError, SqlError
 
 _NAME_PATTERNS = [
     (re.compile(r'Referenced column "([^"]+)" not found'), "column"),
@@ -19,9 +19,15 @@ _NAME_PATTERNS = [
 ]
 
 
+_REFUSED = re.compile(r'Cannot access (?:file|directory) "([^"]*)" - file system operations are disabled')
+_EXTENSION = re.compile(r"install the required extension '(\w+)")
+
+
 def translate(exc: Exception, statement: str, shown: dict[str, str], generated: str | None = None) -> SqlError:
     """A `SqlError` for a DuckDB exception raised while running SQL generated from `statement`."""
     text = str(exc)
+    if "disabled by configuration" in text:
+        return _refused(text, statement)
     body, caret_word = _split_line_info(text, generated)
     body = _clean(body, shown)
     name, kind = None, None
@@ -49,15 +55,33 @@ def translate(exc: Exception, statement: str, shown: dict[str, str], generated: 
     return SqlError(message, sql=statement, position=where)
 
 
+def _refused(text: str, statement: str) -> FileAccessError:
+    path, extension = _REFUSED.search(text), _EXTENSION.search(text)
+    if extension:
+        what, where = f"install DuckDB's {extension.group(1)} extension", None
+    else:
+        name = path.group(1) if path else None
+        what = f'read "{name}"' if name else "use files or the network"
+        where = statement.find(name) if name and name in statement else None
+    return FileAccessError(
+        f"%%mreg did not let this query {what}: DuckDB's file and network access is off, so queries read "
+        "only the notebook's DataFrames. To read files or URLs in this cell, start it with "
+        "`%%mreg --allow-file-access`; for every cell, `%config MregMagic.allow_file_access = True` (without "
+        "IPython: `execute(..., allow_file_access=True)`).", sql=statement,
+        position=where - 1 if where else None)
+
+
 def _split_line_info(text: str, generated: str | None) -> tuple[str, str | None]:
     """DuckDB's message without its `LINE n: ...` excerpt, and the word its caret points at."""
-    match = re.search(r"\n\s*LINE \d+:(.*)\n(\s*)\^", text)
-    if not match:
+    # Anchored on "LINE ", not on the blank lines before it: the message can quote a name made of
+    # thousands of newlines, which `\n\s*LINE` would scan again from each of them.
+    match = re.search(r"LINE \d+:(.*)\n( *)\^", text)
+    if not match or not text[: match.start()].endswith("\n"):
         return text, None
     excerpt, pad = match.group(1), match.group(2)
     column = len(pad) - len("LINE 1:") if pad else 0
     word = re.match(r"\s*\"?([A-Za-z_][A-Za-z0-9_$]*)", excerpt[max(column - 1, 0):])
-    return text[: match.start()], word.group(1) if word else None
+    return text[: match.start()].rstrip(), word.group(1) if word else None
 
 
 def _clean(text: str, shown: dict[str, str]) -> str:

@@ -63,6 +63,26 @@ class MReg(Snowflake):
 
             return self._parse_csv(item), None
 
+        # After a JOIN without ON, sqlglot first tries the joins that follow as a nested join
+        # (`a JOIN b JOIN c ON x ON y`) and, when no ON comes, goes back and parses them again: each such
+        # JOIN doubles the time (25 of them: hours). The joins from one place parse the same way every
+        # time, so the first parse is kept and replayed: the same nodes when the first attempt dropped them,
+        # copies of those it kept in a tree.
+        def reset(self) -> None:
+            super().reset()
+            self._joins_parsed: dict[tuple, tuple[list, int]] = {}
+
+        def _parse_joins(self, alias_tokens=None):
+            key = (id(self._tokens), self._index, id(alias_tokens))
+            done = self._joins_parsed.get(key)
+            if done is None:
+                joins = list(super()._parse_joins(alias_tokens=alias_tokens))
+                self._joins_parsed[key] = (joins, self._index)
+                return iter(joins)
+            joins, end = done
+            self._retreat(end)
+            return iter([join.copy() if join.parent is not None else join for join in joins])
+
     class Generator(Snowflake.Generator):
         # Custom nodes are generated through TRANSFORMS (sqlglot dispatches `<key>_sql` only for its own).
         TRANSFORMS = {**Snowflake.Generator.TRANSFORMS, ModelRef: _model_ref_sql}  # noqa: RUF012

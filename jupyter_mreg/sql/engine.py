@@ -1,9 +1,13 @@
 """Executes a query's plan on DuckDB: registers the tables, runs phase 1, the model, phase 2, table
 functions and the UDF fallback, and maps DuckDB's errors back to the statement.
 
-One in-memory DuckDB database per process (a second, single-threaded one for queries that use the UDF
-fallback: sklearn/OpenMP thread limits do not reach DuckDB's worker threads); each query works in its own
-cursor, whose registered DataFrames (views, no copies) disappear when it closes.
+One in-memory DuckDB database per process and kind: single-threaded for queries that use the UDF fallback
+(sklearn/OpenMP thread limits do not reach DuckDB's worker threads), and with or without file and network
+access. Without it (the default) DuckDB's `enable_external_access` is off, so `read_csv('/etc/passwd')`,
+`FROM 'x.parquet'`, URLs and extension downloads fail; the configuration is locked, so no statement
+can turn it back on (DuckDB cannot turn it on again in a running database anyway, hence the separate
+database for the cells that opt in). Each query works in its own cursor, whose registered DataFrames
+(views, no copies) disappear when it closes.
 """
 
 from __future__ import annotations
@@ -26,18 +30,22 @@ from jupyter_mreg.sql.dialect import position
 from jupyter_mreg.sql.errors import SqlError
 from jupyter_mreg.sql.planner import ScopePlan, Source
 
-_DATABASES: dict[bool, Any] = {}
+_DATABASES: dict[tuple[bool, bool], Any] = {}
 _LOCK = threading.Lock()
 _NAMES = itertools.count()  # internal names are unique in the process: UDFs live in the shared catalog
 _POSITION = "__mreg_position"
 
 
-def _database(single_thread: bool) -> Any:
+def _database(single_thread: bool, file_access: bool) -> Any:
+    key = (single_thread, file_access)
     with _LOCK:
-        db = _DATABASES.get(single_thread)
+        db = _DATABASES.get(key)
         if db is None:
-            db = duckdb.connect(":memory:", config={"threads": 1} if single_thread else {})
-            _DATABASES[single_thread] = db
+            config = {"enable_external_access": file_access, "lock_configuration": True}
+            if single_thread:
+                config["threads"] = 1
+            db = duckdb.connect(":memory:", config=config)
+            _DATABASES[key] = db
         return db
 
 
@@ -48,10 +56,11 @@ def internal_name(prefix: str) -> str:
 class Engine:
     """One query's DuckDB cursor, registered tables and UDFs. Use as a context manager."""
 
-    def __init__(self, statement: str, params: dict, *, single_thread: bool = False) -> None:
+    def __init__(self, statement: str, params: dict, *, single_thread: bool = False,
+                 file_access: bool = False) -> None:
         self.statement = statement
         self.params = params
-        self.cursor = _database(single_thread).cursor()
+        self.cursor = _database(single_thread, file_access).cursor()
         self.shown: dict[str, str] = {}  # internal name → what messages call it
         self.frames: dict[str, pd.DataFrame] = {}  # internal name → registered pandas DataFrame
         self.ctes: dict[str, exp.CTE] = {}  # upper-cased CTE name → its node
@@ -72,7 +81,11 @@ class Engine:
     # --- tables ------------------------------------------------------------------------------------------
     def register(self, value: Any, shown: str, prefix: str = "t") -> str:
         name = internal_name(prefix)
-        self.cursor.register(name, value)
+        try:
+            self.cursor.register(name, value)
+        except duckdb.Error as exc:
+            raise SqlError(f"{shown} cannot be read as a table ({str(exc).splitlines()[0]}).", sql=self.statement,
+                           position=diagnose.locate(self.statement, shown)) from None
         self.shown[name] = shown
         if isinstance(value, pd.DataFrame):
             self.frames[name] = value
@@ -189,8 +202,7 @@ class Engine:
 
     def _direct(self, plan: ScopePlan) -> exp.Expression:
         """No filter: the model reads the whole DataFrame; its results are joined back by position."""
-        scores = {call.slot: scoring.to_struct(scoring.run(call, self._inputs(plan, call), self.statement))
-                  for call in plan.distinct}
+        scores = {call.slot: scoring.scores(call, self._inputs(plan, call), self.statement) for call in plan.distinct}
         scored = self.register(pa.table(scores), plan.source.shown, "s")
         joined = exp.Select(expressions=[exp.Star()], from_=exp.From(this=exp.to_table(plan.source.node.name)),
                             joins=[exp.Join(this=exp.to_table(scored), method="POSITIONAL")])
@@ -215,9 +227,10 @@ class Engine:
             raise self._translate(exc, sql) from None
         at = {c: i for i, c in enumerate(source.columns)}
         kept = frame.iloc[rows, [at[c] for c in plan.needed]]
-        batch = pa.Table.from_pandas(kept, preserve_index=False) if plan.needed else None
+        batch = scoring.arrow_table(kept, f"Column {{}} of {source.shown}", self.statement,
+                                    position(source.node)) if plan.needed else None
         for call in plan.distinct:
-            struct = scoring.to_struct(scoring.run(call, self._inputs(plan, call, rows), self.statement))
+            struct = scoring.scores(call, self._inputs(plan, call, rows), self.statement)
             batch = pa.table({call.slot: struct}) if batch is None else batch.append_column(call.slot, struct)
         return exp.to_table(self.register(batch, source.shown, "b"))
 
@@ -249,7 +262,7 @@ class Engine:
             columns = [computed.get(id(a)) or source.column(a.name) for a in call.args]
             inputs = pa.Table.from_arrays([batch.column(n) for n in columns],
                                           names=[f.name for f in call.target.inputs]).to_pandas()
-            batch = batch.append_column(call.slot, scoring.to_struct(scoring.run(call, inputs, self.statement)))
+            batch = batch.append_column(call.slot, scoring.scores(call, inputs, self.statement))
         extra = [n for n in names if n not in plan.needed] + list(computed.values())
         return exp.to_table(self.register(batch, source.shown, "b")), extra
 
@@ -268,7 +281,7 @@ class Engine:
             name = internal_name("f")
             parameters = self._argument_types(select, call)
             returns = struct_type(call.target)
-            self.cursor.create_function(name, self._udf(call, returns), parameters, duckdb.sqltype(_duck(returns)),
+            self.cursor.create_function(name, self._udf(call, returns), parameters, _duck(returns),
                                         type="arrow", null_handling="special", side_effects=False)
             self.functions.append(name)
             functions[call.slot] = name
@@ -294,7 +307,7 @@ class Engine:
             try:
                 arrays = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
                 inputs = pa.Table.from_arrays(arrays, names=names).to_pandas()
-                return scoring.to_struct(scoring.run(call, inputs, self.statement)).cast(returns)
+                return scoring.scores(call, inputs, self.statement).cast(returns)
             except BaseException as exc:  # DuckDB would wrap it in its own error: keep ours
                 self.udf_error = exc
                 raise
@@ -341,7 +354,7 @@ class Engine:
             phase1.set("order", window.args["order"].copy())
         frame = self.arrow(self.standalone(phase1, phase1)).to_pandas()
         out = scoring.run_table_function(call, frame, self.statement, part_name)
-        name = self.register(scoring.to_table(out), call.target.label, "tf")
+        name = self.register(scoring.to_table(out, call, self.statement), call.target.label, "tf")
         new_alias = tf.alias or source.alias
         table = exp.Table(this=exp.to_identifier(name), alias=exp.TableAlias(this=exp.to_identifier(new_alias)))
         for join in list(joins):
@@ -464,9 +477,10 @@ _DUCK = {
 }
 
 
-def _duck(t: pa.DataType) -> str:
+def _duck(t: pa.DataType) -> duckdb.DuckDBPyType:
+    """DuckDB's type for an Arrow type, built from parts: output names are data, never parsed as SQL."""
     if pa.types.is_struct(t):
-        return "STRUCT(" + ", ".join(f'"{f.name}" {_duck(f.type)}' for f in t) + ")"
+        return duckdb.struct_type({f.name: _duck(f.type) for f in t})
     if pa.types.is_list(t):
-        return _duck(t.value_type) + "[]"
-    return _DUCK[t]
+        return duckdb.list_type(_duck(t.value_type))
+    return duckdb.sqltype(_DUCK[t])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from jupyter_mreg.errors import MregError
 
 
@@ -47,3 +49,26 @@ class SqlError(MregError, ValueError):
         # Tabs stay tabs in the caret's indent so the caret lands under the right character.
         pad = "".join("\t" if ch == "\t" else " " for ch in text[: column - 1])
         return f"{self.message}\n  line {line}, column {column}:\n    {text}\n    {pad}^"
+
+
+class FileAccessError(SqlError):
+    """A query tried to read a file or reach the network while `%%mreg`'s file access is off (the default).
+
+    Opt in for one cell with `%%mreg --allow-file-access`, for the notebook with
+    `%config MregMagic.allow_file_access = True`, or per call with `execute(..., allow_file_access=True)`.
+    """
+
+
+def unreadable(text: str, exc: Exception) -> SqlError:
+    """A tokenizer failure as a `SqlError`: sqlglot says where an unclosed string or quoted name opened
+    ("Missing ' from 2:11", the last number being the character offset)."""
+    cause = str(exc.__cause__ or "")
+    missing = re.fullmatch(r"Missing (.+) from \d+:(\d+)", cause)
+    if missing:
+        quote, position = missing.group(1), int(missing.group(2))
+        what = "quoted name" if quote == '"' else "string"
+        return SqlError(f"This {what} is not closed: add the missing {quote}.", sql=text, position=position)
+    comment = text.rfind("/*")
+    if comment >= 0 and "*/" not in text[comment:]:
+        return SqlError("This comment is not closed: add the missing */.", sql=text, position=comment)
+    return SqlError(f"The SQL cannot be read (an unclosed string, quoted name or comment?): {exc}", sql=text)

@@ -13,8 +13,15 @@
     %config MregMagic.autolimit = 1000   (at most this many rows per query; 0: no limit)
     %config MregMagic.short_errors = False  (full tracebacks instead of the short message)
 
-The tables are the notebook's pandas DataFrames; `{{name}}` inserts a Python value as text (Jinja) and
-`:name` binds it as a value. IPython's `$name` and `{name}` are not expanded: they mean what SQL says.
+    %%mreg --allow-file-access           (this cell may read files and URLs: read_csv('data.csv'), ...)
+    %config MregMagic.allow_file_access = True  (every cell may; off by default)
+    %config MregMagic.max_cell_chars = 1000000  (longer cells are refused, unparsed)
+    %config MregMagic.max_nesting_depth = 256   (deeper parentheses are refused, unparsed)
+
+The tables are the notebook's pandas DataFrames. `{{name}}` (Jinja, sandboxed) inserts a Python value as a
+SQL literal quoted by its type (`'EU'`, `42`, `(1, 2)` for IN), `{{name | ident}}` a checked name (a table,
+model or version), `{{name | sqlsafe}}` SQL text as it is (only text the notebook built itself); `:name`
+binds a value. IPython's `$name` and `{name}` are not expanded: they mean what SQL says.
 """
 
 from __future__ import annotations
@@ -31,11 +38,14 @@ from jupyter_mreg.errors import MregError
 from jupyter_mreg.registry.session import Session
 from jupyter_mreg.sql import execute
 from jupyter_mreg.sql.errors import SqlError
+from jupyter_mreg.sql.limits import MAX_CELL_CHARS, MAX_NESTING_DEPTH
 
 _OPTION = re.compile(r"\s*(?P<flag>-o|--out|-s|--session)(?:\s*=\s*|\s+)(?P<value>[^\s;]+)")
+_SWITCH = re.compile(r"\s*(?P<flag>--allow-file-access)(?=\s|$)")
 _UNKNOWN = re.compile(r"\s*(?P<flag>-\w\S*|--\w\S*)")  # `-- text` (a space after --) is a SQL comment
 _BIND = re.compile(r"\s*(?P<name>[A-Za-z_]\w*)\s*<<")
-_FLAGS = {"-o": "out", "--out": "out", "-s": "session", "--session": "session"}
+_FLAGS = {"-o": "out", "--out": "out", "-s": "session", "--session": "session",
+          "--allow-file-access": "allow_file_access"}
 
 
 @magics_class
@@ -51,6 +61,17 @@ class MregMagic(Magics):
     short_errors = Bool(True, help=(
         "Show a mistake in the SQL as a short message pointing at its line and column, without a traceback. "
         "False shows the full traceback.")).tag(config=True)
+    allow_file_access = Bool(False, help=(
+        "Let every cell's queries read files and URLs (DuckDB's read_csv('...'), FROM 'x.parquet', ...). Off by "
+        "default: queries read only the notebook's DataFrames. `%%mreg --allow-file-access` allows it for one "
+        "cell.")).tag(config=True)
+    max_cell_chars = Int(MAX_CELL_CHARS, help=(
+        "Refuse a cell longer than this many characters (also once its {{...}} values are filled in) before "
+        "parsing it: the parser's time and memory grow with the cell (a 1 MB IN list takes seconds and "
+        "hundreds of MB). Put long lists of values in a DataFrame instead.")).tag(config=True)
+    max_nesting_depth = Int(MAX_NESTING_DEPTH, help=(
+        "Refuse a statement whose parentheses, brackets or braces nest deeper than this, before parsing it "
+        "(the parser recurses once per level).")).tag(config=True)
 
     @no_var_expand
     @needs_local_scope
@@ -59,7 +80,7 @@ class MregMagic(Magics):
         """Run Snowflake model SQL over the notebook's DataFrames; return the last statement's result.
 
         Usage:
-          %%mreg [-o NAME | NAME <<] [-s SESSION]
+          %%mreg [-o NAME | NAME <<] [-s SESSION] [--allow-file-access]
           SELECT id, CUSTOMER_CHURN!PREDICT(*):output_feature_0 AS churn FROM new_customers
 
           df = %mreg SELECT ...
@@ -70,6 +91,9 @@ class MregMagic(Magics):
           -s NAME, --session NAME
                                 the `jupyter_mreg.Session` variable to use (default:
                                 Session.builder.getOrCreate(), the registry in $MREG_HOME)
+          --allow-file-access   let this cell's queries read files and URLs (read_csv('data.csv'),
+                                FROM 'x.parquet'); off by default, so queries read only the notebook's
+                                DataFrames (`%config MregMagic.allow_file_access = True`: every cell)
 
         Several statements separated by `;` run in order; the last one's result is returned. Queries
         return a pandas DataFrame (displayed up to `%config MregMagic.displaylimit` rows); SHOW commands
@@ -85,7 +109,9 @@ class MregMagic(Magics):
         namespace = user_ns if local_ns is None or local_ns is user_ns else {**user_ns, **local_ns}
         session = self._session(options.get("session"), namespace)
         try:
-            result = execute(sql, namespace, session=session, limit=self.autolimit or None)
+            result = execute(sql, namespace, session=session, limit=self.autolimit or None,
+                             allow_file_access=self.allow_file_access or "allow_file_access" in options,
+                             max_cell_chars=self.max_cell_chars, max_nesting_depth=self.max_nesting_depth)
         except MregError as exc:
             if not self.short_errors:
                 raise
@@ -117,16 +143,17 @@ class MregMagic(Magics):
 def parse_line(line: str) -> tuple[dict[str, str], str, int]:
     """The options at the start of a magic's line, the SQL after them, and where that SQL starts in `line`.
 
-    `-o NAME` / `--out NAME` / `NAME <<` give "out", `-s NAME` / `--session NAME` give "session"; the rest
-    of the line is SQL, left as written (no shell-style splitting, so quotes in SQL are untouched).
+    `-o NAME` / `--out NAME` / `NAME <<` give "out", `-s NAME` / `--session NAME` give "session",
+    `--allow-file-access` gives "allow_file_access" (with the value ""); the rest of the line is SQL, left as
+    written (no shell-style splitting, so quotes in SQL are untouched).
     """
     options: dict[str, str] = {}
     rest = line
     while True:
-        found = _OPTION.match(rest)
+        found = _OPTION.match(rest) or _SWITCH.match(rest)
         if not found:
             break
-        options[_FLAGS[found.group("flag")]] = found.group("value")
+        options[_FLAGS[found.group("flag")]] = found.groupdict().get("value") or ""
         rest = rest[found.end():]
     bind = _BIND.match(rest)
     if bind:
@@ -137,8 +164,8 @@ def parse_line(line: str) -> tuple[dict[str, str], str, int]:
     unknown = _UNKNOWN.match(rest)
     if unknown:
         flag = unknown.group("flag")
-        raise UsageError(f"%mreg has no option {flag}: it takes -o/--out NAME (or NAME << before the SQL) and "
-                         "-s/--session NAME.")
+        raise UsageError(f"%mreg has no option {flag}: it takes -o/--out NAME (or NAME << before the SQL), "
+                         "-s/--session NAME and --allow-file-access.")
     for key in ("out", "session"):
         if key in options and not options[key].isidentifier():
             raise UsageError(f"--{key} {options[key]}: expected a Python variable name.")

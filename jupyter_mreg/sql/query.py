@@ -50,7 +50,7 @@ def run(statement: str, ctx: SqlContext) -> pd.DataFrame:
                                                 sum(1 for _, t in scopes[id(s)] if t))
                         for s in ordered if any(not t for _, t in scopes[id(s)]))
 
-    with Engine(statement, params, single_thread=single_thread) as engine:
+    with Engine(statement, params, single_thread=single_thread, file_access=ctx.allow_file_access) as engine:
         tables.bind_tables(tree, ctx.namespace, statement, engine.register)
         engine.set_ctes(tree)
         slots = iter(lambda: internal_name("m"), None)
@@ -148,7 +148,8 @@ def _check_params(tree: exp.Expression, values: dict, statement: str) -> dict:
     for parameter in tree.find_all(exp.Parameter):
         name = parameter.name
         raise SqlError(f"${name} is not expanded in %%mreg SQL (IPython's $ substitution does not apply here): "
-                       f"write :{name} to bind the Python value {name}, or {{{{{name}}}}} to insert it as text.",
+                       f"write :{name} to bind the Python value {name}, or {{{{{name}}}}} to insert it as a SQL "
+                       "literal.",
                        sql=statement, position=position(parameter) if position(parameter) is not None
                        else _find_text(statement, "$" + name))
     used = {}

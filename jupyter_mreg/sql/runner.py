@@ -3,13 +3,14 @@ the query engine or to the DDL, and place any error in the whole cell."""
 
 from __future__ import annotations
 
-import re
 from typing import Any, NamedTuple
 
 from jupyter_mreg._lazy import lazy_module
 from jupyter_mreg.registry.session import Session
 from jupyter_mreg.sql.context import SqlContext
-from jupyter_mreg.sql.errors import SqlError
+from jupyter_mreg.sql.errors import SqlError, unreadable
+from jupyter_mreg.sql.limits import (MAX_CELL_CHARS, MAX_NESTING_DEPTH, check_size, recursion_budget, too_complex,
+                                     too_deep)
 from jupyter_mreg.sql.templating import render
 
 # Loaded by the first statement of their kind: the query engine brings DuckDB, the DDL the registry's catalog.
@@ -27,13 +28,15 @@ _ROW_BOUNDS = frozenset({"LIMIT", "FETCH", "TOP", "OFFSET"})
 
 class Statement(NamedTuple):
     """One statement of a cell: its text (from its first token to its last, no semicolon), where that text
-    starts in the cell, its first keyword in upper case (comments before it are skipped), and whether it
-    already bounds its rows (LIMIT, FETCH, TOP or OFFSET outside parentheses)."""
+    starts in the cell, its first keyword in upper case (comments before it are skipped), whether it
+    already bounds its rows (LIMIT, FETCH, TOP or OFFSET outside parentheses), and how deep its
+    parentheses, brackets and braces nest."""
 
     offset: int
     text: str
     keyword: str
     bounded: bool = False
+    depth: int = 0
 
     def limited(self, limit: int | None) -> Statement:
         """This statement with `LIMIT limit` appended when it is a query that sets no bound of its own:
@@ -45,23 +48,31 @@ class Statement(NamedTuple):
 
 
 def run_cell(sql: str, namespace: dict | None, *, session: Any = None, params: dict | None = None,
-             limit: int | None = None) -> Any:
+             limit: int | None = None, allow_file_access: bool = False, max_cell_chars: int = MAX_CELL_CHARS,
+             max_nesting_depth: int = MAX_NESTING_DEPTH) -> Any:
     """See `jupyter_mreg.sql.execute`."""
     values = {**(namespace or {}), **(params or {})}
-    text = render(sql, values)
-    statements = split_statements(text)
+    check_size(sql, max_cell_chars)
+    text = render(sql, values, max_chars=max_cell_chars)
+    if text is not sql:
+        check_size(text, max_cell_chars, "The cell with its {{...}} values filled in")
+    statements = split_statements(text, max_depth=max_nesting_depth)
     if not statements:
         raise SqlError("The cell holds no SQL statement: write a query (SELECT ...) or a command (SHOW MODELS).")
     if session is None:
         session = Session.builder.getOrCreate()
-    ctx = SqlContext(session=session, namespace=namespace if namespace is not None else {}, params=values)
+    ctx = SqlContext(session=session, namespace=namespace if namespace is not None else {}, params=values,
+                     allow_file_access=allow_file_access)
     result = None
     for statement in statements:
         try:
-            result = run_statement(statement.limited(limit), ctx)
+            with recursion_budget(statement.depth):
+                result = run_statement(statement.limited(limit), ctx)
         except SqlError as exc:
             exc.locate(text, statement.offset)
             raise
+        except RecursionError:  # sqlglot recursing through a deep tree that has few parentheses
+            raise too_complex(text, statement.offset) from None
     return result
 
 
@@ -77,9 +88,10 @@ def run_statement(statement: Statement | str, ctx: SqlContext) -> Any:
     return query.run(statement.text, ctx)
 
 
-def split_statements(text: str) -> list[Statement]:
+def split_statements(text: str, max_depth: int = MAX_NESTING_DEPTH) -> list[Statement]:
     """The statements of `text`, split at semicolons outside strings, quoted names and comments (sqlglot's
-    Snowflake tokenizer decides what those are). Empty statements, and comments alone, are dropped."""
+    Snowflake tokenizer decides what those are). Empty statements, and comments alone, are dropped. A
+    statement nesting deeper than `max_depth` is a `SqlError` at the bracket too many, before any parsing."""
     from sqlglot.dialects.snowflake import Snowflake
     from sqlglot.errors import TokenError
     from sqlglot.tokens import TokenType
@@ -87,38 +99,28 @@ def split_statements(text: str) -> list[Statement]:
     try:
         tokens = Snowflake().tokenize(text)
     except TokenError as exc:
-        raise _unreadable(text, exc) from None
+        raise unreadable(text, exc) from None
+    opening = (TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE)
+    closing = (TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE)
     statements = []
     group: list = []
-    depth = 0
+    depth = deepest = 0
     bounded = False
     for token in [*tokens, None]:
         if token is None or token.token_type == TokenType.SEMICOLON:
             if group:
                 start, end = group[0].start, group[-1].end + 1
-                statements.append(Statement(start, text[start:end], group[0].text.upper(), bounded))
-            group, depth, bounded = [], 0, False
+                statements.append(Statement(start, text[start:end], group[0].text.upper(), bounded, deepest))
+            group, depth, deepest, bounded = [], 0, 0, False
             continue
         group.append(token)
-        if token.token_type == TokenType.L_PAREN:
+        if token.token_type in opening:
             depth += 1
-        elif token.token_type == TokenType.R_PAREN:
+            if depth > max_depth:
+                raise too_deep(text, token.start, max_depth)
+            deepest = max(deepest, depth)
+        elif token.token_type in closing:
             depth -= 1
         elif depth == 0 and token.token_type not in (TokenType.STRING, TokenType.IDENTIFIER):
             bounded = bounded or token.text.upper() in _ROW_BOUNDS
     return statements
-
-
-def _unreadable(text: str, exc: Exception) -> SqlError:
-    """A tokenizer failure as a `SqlError`: sqlglot says where an unclosed string or quoted name opened
-    ("Missing ' from 2:11", the last number being the character offset)."""
-    cause = str(exc.__cause__ or "")
-    missing = re.fullmatch(r"Missing (.+) from \d+:(\d+)", cause)
-    if missing:
-        quote, position = missing.group(1), int(missing.group(2))
-        what = "quoted name" if quote == '"' else "string"
-        return SqlError(f"This {what} is not closed: add the missing {quote}.", sql=text, position=position)
-    comment = text.rfind("/*")
-    if comment >= 0 and "*/" not in text[comment:]:
-        return SqlError("This comment is not closed: add the missing */.", sql=text, position=comment)
-    return SqlError(f"The SQL cannot be read (an unclosed string, quoted name or comment?): {exc}", sql=text)

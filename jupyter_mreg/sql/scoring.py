@@ -7,6 +7,8 @@ fit the signature) and failures of the model's own code become `SqlError`s point
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pyarrow as pa
 
@@ -58,13 +60,30 @@ def _input_names(call: ModelCall) -> set[str]:
     return {f.name for f in call.target.inputs}
 
 
-def to_struct(out: pd.DataFrame) -> pa.StructArray:
-    """A method's output frame as one STRUCT array, a field per output (NaN becomes NULL, as in Snowflake)."""
-    table = pa.Table.from_pandas(out, preserve_index=False)
+def scores(call: ModelCall, frame: pd.DataFrame, statement: str) -> pa.StructArray:
+    """`run`, and the method's output frame as one STRUCT array, a field per output (NaN becomes NULL, as
+    in Snowflake)."""
+    table = arrow_table(run(call, frame, statement), f"Output {{}} of {call.target.label}", statement, call.position)
     return pa.StructArray.from_arrays([c.combine_chunks() for c in table.columns],
                                       names=[str(n) for n in table.column_names])
 
 
-def to_table(out: pd.DataFrame) -> pa.Table:
-    return pa.Table.from_pandas(out.rename(columns=str), preserve_index=False)
+def to_table(out: pd.DataFrame, call: ModelCall, statement: str) -> pa.Table:
+    """A table function's output frame as Arrow."""
+    return arrow_table(out.rename(columns=str), f"Output {{}} of {call.target.label}", statement, call.position)
+
+
+_CONVERSION = re.compile(r"Conversion failed for column (.*) with type")
+
+
+def arrow_table(frame: pd.DataFrame, what: str, statement: str, position: int | None) -> pa.Table:
+    """`frame` as an Arrow table (how DuckDB is handed model inputs and results). A column Arrow cannot hold
+    (Python objects, mixed types) is a `SqlError` naming it: `what` with `{}` for the column's name."""
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+        found = _CONVERSION.search(str(exc.args[-1]))
+        raise SqlError(f"{what.format(found.group(1) if found else '?')} holds values that cannot be passed on as "
+                       f"Arrow data ({exc.args[0]}). Convert it in pandas first, e.g. with .astype(str) or "
+                       ".astype(float).", sql=statement, position=position) from None
 

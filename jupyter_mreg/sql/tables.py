@@ -15,6 +15,7 @@ from sqlglot import exp
 
 from jupyter_mreg.sql.dialect import position
 from jupyter_mreg.sql.errors import SqlError
+from jupyter_mreg.sql.templating import STRING_FOR_NAME
 
 
 def is_table(value: Any) -> bool:
@@ -66,6 +67,10 @@ def bind_tables(tree: exp.Expression, namespace: dict, statement: str,
     shown: dict[str, str] = {}
     by_id: dict[int, str] = {}
     for table in list(tree.find_all(exp.Table)):
+        if isinstance(table.this, exp.Literal) and table.this.is_string and find(namespace, table.name, True):
+            raise SqlError(f"Expected a DataFrame's name, found '{table.name}' (a string, which DuckDB reads as a "
+                           f"file path): write {table.name} without quotes.{STRING_FOR_NAME}", sql=statement,
+                           position=position(table))
         if not isinstance(table.this, exp.Identifier):
             continue  # table functions and the like
         if table.args.get("db") is None and table.name.upper() in ctes:

@@ -38,9 +38,10 @@ def test_autolimit_appends_a_limit_only_to_unbounded_queries():
 
 
 # --- templating -------------------------------------------------------------------------------------------
-def test_jinja_fills_text_from_the_namespace():
-    assert render("SELECT * FROM {{ table }} LIMIT {{ n + 1 }}", {"table": "new_customers", "n": 4}) == (
-        "SELECT * FROM new_customers LIMIT 5")
+def test_jinja_fills_values_and_names_from_the_namespace():
+    assert render("SELECT * FROM {{ table | ident }} WHERE r = {{ r }} LIMIT {{ n + 1 }}",
+                  {"table": "new_customers", "r": "it's", "n": 4}) == (
+        "SELECT * FROM NEW_CUSTOMERS WHERE r = 'it''s' LIMIT 5")
     assert render("SELECT $price, {x} FROM t", {}) == "SELECT $price, {x} FROM t"  # nothing else is expanded
 
 

@@ -7,57 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 from jupyter_mreg.sql.errors import SqlError
-from tests.conftest import make_churn
 
 MODEL = "MYDB.ML.CUSTOMER_CHURN"
 FEATURES = ["age", "income", "tenure"]
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    return tmp_path_factory.mktemp("magic") / "registry"
-
-
-@pytest.fixture(scope="module")
-def logged(home, pipe, churn):
-    """A registry with CUSTOMER_CHURN V1 (the conftest LR pipeline) in MYDB.ML."""
-    from jupyter_mreg import Session
-    from jupyter_mreg.registry import Registry
-
-    session = Session.builder.configs({"home": str(home)}).create()
-    reg = Registry(session=session, database_name="MYDB", schema_name="ML")
-    reg.log_model(pipe, model_name="customer_churn", version_name="v1", sample_input_data=churn[0].head())
-    return reg
-
-
-@pytest.fixture(scope="module")
-def new_customers():
-    X, _ = make_churn(40, seed=3)
-    return X.assign(id=np.arange(40), region=np.where(np.arange(40) % 4 == 0, "EU", "US"))
-
-
-@pytest.fixture
-def ip(logged, home, new_customers, monkeypatch):
-    """The IPython shell with the extension loaded, the registry as the active session (`getOrCreate`),
-    `new_customers` in its namespace; traitlets and variables are reset afterwards."""
-    from jupyter_mreg import Session
-
-    monkeypatch.setenv("MREG_HOME", str(home))
-    session = Session.builder.create()  # the active session, in MREG_HOME, as a notebook gets by default
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "jupyter_mreg")
-    before = set(shell.user_ns)
-    shell.user_ns["new_customers"] = new_customers
-    yield shell
-    magic = shell.magics_manager.registry["MregMagic"]
-    magic.displaylimit, magic.autolimit, magic.short_errors = 10, 0, True
-    for name in set(shell.user_ns) - before:
-        del shell.user_ns[name]
-    session.close()
 
 
 def run(shell, cell):
@@ -134,7 +89,7 @@ def test_several_statements_return_the_last(ip, pipe, new_customers):
 def test_dollar_and_braces_are_not_expanded_but_jinja_and_binds_are(ip):
     ip.user_ns.update(price=3, table="new_customers", region="EU")
     result, _ = run(ip, "%%mreg -o out\nSELECT '$price' AS a, '{price}' AS b, COUNT(*) AS n\n"
-                        "FROM {{ table }} WHERE region = :region")
+                        "FROM {{ table | ident }} WHERE region = :region")
     assert result.error_in_exec is None
     out = ip.user_ns["out"]
     assert (out["a"][0], out["b"][0], int(out["n"][0])) == ("$price", "{price}", 10)

@@ -156,7 +156,8 @@ def test_undefined_bind_variable(env):
 def test_dollar_variables_are_not_expanded(env):
     err = error(env, "SELECT id FROM new_customers WHERE region = $region", region="EU")
     assert err.render() == ("$region is not expanded in %%mreg SQL (IPython's $ substitution does not apply here): "
-                            "write :region to bind the Python value region, or {{region}} to insert it as text.\n"
+                            "write :region to bind the Python value region, or {{region}} to insert it as a SQL "
+                            "literal.\n"
                             "  line 1, column 45:\n    SELECT id FROM new_customers WHERE region = $region\n"
                             "                                                ^")
 
