@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "jupyter_mreg"
-SHARED = {"errors", "_version", "_lazy"}
+SHARED = {"errors", "_version", "_lazy", "_process"}
 ALLOWED = {
     "model": {"model"},
     "store": {"store"},

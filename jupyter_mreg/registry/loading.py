@@ -20,6 +20,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable
 
+from jupyter_mreg._process import pid_alive
 from jupyter_mreg.errors import EnvironmentMismatchError
 from jupyter_mreg.model import environment
 from jupyter_mreg.model.packaging.manifest import Manifest
@@ -121,18 +122,8 @@ def _sweep_dead_processes(cache_dir: Path) -> None:
     """Remove unpacked folders left by processes that have exited, and leftovers of interrupted work."""
     for entry in cache_dir.iterdir():
         match = re.search(r"-p(\d+)$", entry.name)
-        dead = match is not None and not _alive(int(match.group(1)))
+        dead = match is not None and not pid_alive(int(match.group(1)))
         # (an older release's unpack folder has no process in its name: an hour without change ends it)
         interrupted = entry.name.startswith(".unpack-") and not match and time.time() - entry.stat().st_mtime > 3600
         if dead or interrupted or entry.name.startswith(".stale-"):
             shutil.rmtree(entry, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -360,8 +360,8 @@ class Catalog:
             raise StorageError(
                 f"The catalog at {self._display} has schema version {version}, and this jupyter_mreg reads "
                 f"schema versions {READABLE_SINCE} to {LATEST_VERSION}: an older jupyter_mreg wrote it, and a "
-                f"read-only open never upgrades it. Fix: open the registry once read-write with this jupyter_mreg (or ask its owner "
-                f"to): that upgrades the catalog in place, and read-only opens work from then on."
+                f"read-only open never upgrades it. Fix: open the registry once read-write with this jupyter_mreg "
+                f"(or ask its owner to): that upgrades the catalog in place, and read-only opens work from then on."
             )
         if version < LATEST_VERSION and not self._read_only:
             with self._translate_errors():

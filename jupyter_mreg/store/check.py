@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Connection, select
 
+from jupyter_mreg._process import pid_alive
 from jupyter_mreg.errors import IntegrityError
 
 from . import sharing, tables
@@ -156,34 +157,6 @@ def _tmp_label(name: str) -> str:
 # -- liveness of uploads --------------------------------------------------------------------------
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT on Windows
-        import ctypes
-
-        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
-        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-        if not handle:
-            return kernel32.GetLastError() == 5  # access denied: it exists
-        try:
-            code = ctypes.c_ulong()
-            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
-                return True
-            return code.value == 259  # STILL_ACTIVE
-        finally:
-            kernel32.CloseHandle(handle)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, belongs to another user
-    except OSError:
-        return True
-    return True
-
-
 def _timestamp(value: datetime) -> float:
     return value.replace(tzinfo=timezone.utc).timestamp() if value.tzinfo is None else value.timestamp()
 
@@ -192,7 +165,7 @@ def _stale_reason(row: UploadInfo, now: float, host: str) -> str:
     """Why an upload record is stale, or "" when its upload may still be running."""
     if now - _timestamp(row.started_on) > STALE_UPLOAD_SECONDS:
         return "started more than 24 h ago"
-    if row.host == host and not _pid_alive(row.pid):
+    if row.host == host and not pid_alive(row.pid):
         return f"its process {row.pid} on this host has ended"
     return ""
 
