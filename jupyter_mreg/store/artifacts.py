@@ -463,7 +463,7 @@ class ArtifactStore:
         """`{catalog id: record}` of every catalog recorded as using this store."""
         records: dict[str, dict] = {}
         for rel, _, _ in self.backend.iter_files(self._catalogs_dir):
-            catalog_id, dot, ext = rel.rpartition(".")
+            catalog_id, _, ext = rel.rpartition(".")
             if ext != "json" or not _CATALOG_ID_RE.match(catalog_id):
                 continue
             try:
@@ -477,10 +477,6 @@ class ArtifactStore:
                     f"Fix: restore it from a backup, or remove it if that catalog no longer uses this store."
                 ) from exc
         return records
-
-    def has_catalog_record(self, catalog_id: str) -> bool:
-        """Whether catalog `catalog_id` is recorded as using this store."""
-        return self.backend.isfile(self._catalog_record_path(catalog_id))
 
     def write_catalog_record(self, catalog_id: str, record: dict) -> None:
         """Record that catalog `catalog_id` uses this store (written whole, then renamed into place)."""
