@@ -22,13 +22,14 @@ if TYPE_CHECKING:
 def select_method(methods: Sequence[MethodInfo], function_name: str | None, where: str) -> MethodInfo:
     """The method record a `function_name` names (case-insensitive unless quoted), with Snowflake's messages.
 
-    `methods` are the manifest's methods; `where` names the version, e.g. `MYDB.ML.M version V1`.
+    `None` or `""` means the only method (as in Snowflake, whose `run` tests the name for truth). `methods`
+    are the manifest's methods; `where` names the version, e.g. `MYDB.ML.M version V1`.
     """
     if function_name is not None and not isinstance(function_name, str):
         raise InvalidArgumentError(
             f"function_name must be a method name (str), found {type(function_name).__name__} {function_name!r}. "
             f"Available: {[m.name for m in methods]}.")
-    if function_name is None:
+    if not function_name:
         if len(methods) != 1:
             raise InvalidArgumentError(
                 f"There are more than 1 target methods available in the model {where}. Please specify a "
@@ -55,14 +56,9 @@ def run_method(model: Any, model_type: str, method: MethodInfo, data: Any, *, pa
     signature = ms.ModelSignature.from_dict(method.signature)
     call_params = ms.validate_params(params, signature)
     target = method.target_method
-    if partition_column is not None:
+    if partition_column is not None or method.is_partitioned:
         return _run_partitioned(handler, model, method, signature, data, partition_column,
                                 strict_input_validation, call_params, where)
-    if method.is_partitioned:
-        raise InvalidArgumentError(
-            f"Method {method.name} is partitioned: pass `partition_column=` naming the column whose values "
-            "split the data into partitions."
-        )
     frame = ms.validate_input(data, signature, strict=strict_input_validation, function_name=target)
     is_function = method.function_type == "FUNCTION"
     if is_function and len(frame) == 0:  # many models refuse 0 rows; the answer is known
@@ -75,6 +71,8 @@ def run_method(model: Any, model_type: str, method: MethodInfo, data: Any, *, pa
 
 
 def _run_partitioned(handler, model, method, signature, data, partition_column, strict, params, where) -> pd.DataFrame:
+    """One call per partition; without `partition_column` the whole input is one partition and, as in
+    Snowflake (`OVER (PARTITION BY 1)`), the result has the output columns only."""
     if not method.is_partitioned:
         raise InvalidArgumentError(
             f"Method {method.name} is not partitioned, so `partition_column` cannot be used with it: "
@@ -82,18 +80,21 @@ def _run_partitioned(handler, model, method, signature, data, partition_column, 
             'options={"function_type": "TABLE_FUNCTION"}, or call run() without partition_column.'
         )
     frame = ms.to_pandas(data)
-    column = _find_column(frame, partition_column)
+    column = None if partition_column is None else _find_column(frame, partition_column)
+    groups = [(None, frame)] if column is None else frame.groupby(column, sort=False, dropna=False)
     pieces = []
-    for key, part in frame.groupby(column, sort=False, dropna=False):
+    for key, part in groups:
         checked = ms.validate_input(part, signature, strict=strict, function_name=method.target_method)
-        if column not in checked.columns:
+        if len(checked) == 0:  # no rows are no partition: Snowflake's table function is never called
+            continue
+        if column is not None and column not in checked.columns:
             checked = checked.assign(**{column: part[column]})  # partitioned code often reads its key
         out = ms.format_output(_invoke(handler, model, method, checked, params, where), signature)
-        if column not in out.columns:
+        if column is not None and column not in out.columns:
             out = out.assign(**{column: key})
         pieces.append(out)
     if not pieces:
-        return pd.DataFrame(columns=[f.name for f in signature.outputs] + [column])
+        return pd.DataFrame(columns=[f.name for f in signature.outputs] + ([column] if column else []))
     return pd.concat(pieces, ignore_index=True)
 
 

@@ -341,7 +341,7 @@ class Engine:
                            position=position(partition[1]))
         part_name = None
         projections = [exp.alias_(a.copy(), f.name, quoted=True) for a, f in zip(call.args, call.target.inputs)]
-        if partition:
+        if partition and not isinstance(partition[0], exp.Literal):  # PARTITION BY 1: all rows, one partition
             key = partition[0]
             part_name = source.column(key.name) if isinstance(key, exp.Column) and source.owns(key) else None
             if part_name is None:

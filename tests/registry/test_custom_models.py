@@ -93,5 +93,5 @@ def test_partitioned_run_returns_outputs_and_partition_column(reg):
     assert mv.show_functions()[0]["is_partitioned"] is True
     out = mv.run(data, partition_column="store").sort_values("store").reset_index(drop=True)
     assert out.to_dict("list") == {"total": [3.0, 3.0, 15.0], "rows": [2, 1, 3], "store": ["a", "b", "c"]}
-    with pytest.raises(ValueError, match="partition_column"):
-        mv.run(data)
+    whole = mv.run(data)  # no partition_column: the whole input is one partition, as in Snowflake
+    assert whole.to_dict("list") == {"total": [21.0], "rows": [6]}
