@@ -313,7 +313,7 @@ def is_async_method(cls_or_obj: Any, method: str) -> bool:
 # --------------------------------------------------------------------------------------------------------
 
 _PARAM_TYPES: dict[type, str] = {bool: "BOOL", int: "INT64", float: "DOUBLE", str: "STRING", bytes: "BYTES",
-                                 datetime.datetime: "TIMESTAMP_NTZ"}
+                                 datetime.datetime: "TIMESTAMP_NTZ", dict: "OBJECT"}
 _TYPE_NAMES = {t.__name__: t for t in _PARAM_TYPES} | {"datetime.datetime": datetime.datetime}
 _DATAFRAME_NAMES = {"pd.DataFrame", "pandas.DataFrame", "DataFrame", "pandas.core.frame.DataFrame"}
 
@@ -355,8 +355,8 @@ def _is_dataframe_return(ann: Any) -> bool:
     return False
 
 
-def _param_type(ann: Any) -> tuple[type, bool, bool] | None:
-    """(scalar type, is_list, optional) for a supported parameter annotation, else None."""
+def _param_type(ann: Any) -> tuple[type, int, bool] | None:
+    """(scalar type or dict, list depth, optional) for a supported parameter annotation, else None."""
     optional = False
     if isinstance(ann, _Unresolved):
         text = ann.text.replace(" ", "")
@@ -365,33 +365,37 @@ def _param_type(ann: Any) -> tuple[type, bool, bool] | None:
                 text, optional = text[len(prefix):-1], True
         if text.endswith("|None") or text.startswith("None|"):
             text, optional = text.replace("|None", "").replace("None|", ""), True
-        is_list = False
-        for prefix in ("list[", "List[", "typing.List["):
-            if text.startswith(prefix) and text.endswith("]"):
-                text, is_list = text[len(prefix):-1], True
+        depth = 0
+        while True:
+            prefix = next((p for p in ("list[", "List[", "typing.List[") if text.startswith(p)), None)
+            if prefix is None or not text.endswith("]"):
+                break
+            text, depth = text[len(prefix):-1], depth + 1
         base = _TYPE_NAMES.get(text)
-        return (base, is_list, optional) if base else None
+        return (base, depth, optional) if base else None
     origin = typing.get_origin(ann)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(ann) if a is not type(None)]
         if len(args) != 1 or len(typing.get_args(ann)) != 2:
             return None
         ann, optional = args[0], True
-        origin = typing.get_origin(ann)
-    is_list = False
-    if origin is list:
+    depth = 0
+    while typing.get_origin(ann) is list:
         args = typing.get_args(ann)
         if len(args) != 1:
             return None
-        ann, is_list = args[0], True
-    return (ann, is_list, optional) if ann in _PARAM_TYPES else None
+        ann, depth = args[0], depth + 1
+    if typing.get_origin(ann) is dict:  # dict[str, Any]: any dict, like a bare dict
+        ann = dict
+    return (ann, depth, optional) if ann in _PARAM_TYPES else None
 
 
-def _default_fits(value: Any, base: type, is_list: bool, optional: bool) -> bool:
+def _default_fits(value: Any, base: type, depth: int) -> bool:
+    """Whether a default is a value of the annotation; None always is, as a ParamSpec takes it for "no default"."""
     if value is None:
-        return optional
-    if is_list:
-        return isinstance(value, (list, tuple)) and all(_default_fits(v, base, False, False) for v in value)
+        return True
+    if depth:
+        return isinstance(value, (list, tuple)) and all(_default_fits(v, base, depth - 1) for v in value)
     if base is bool:
         return isinstance(value, bool)
     if base is int:
@@ -443,17 +447,14 @@ def _validate_inference_function(func: Any) -> None:
             raise _fail(func, f"parameter {p.name!r} has no type annotation")
         if p.default is inspect.Parameter.empty:
             raise _fail(func, f"parameter {p.name!r} has no default value")
-        kind = _param_type(anns[p.name])
-        if kind is None:
+        if _param_type(anns[p.name]) is None:
             raise _fail(
                 func,
                 f"parameter {p.name!r} has unsupported type {_ann_text(anns[p.name])}; use int, float, str, bool, "
-                "bytes, datetime, a list of one of them, or Optional[...] of those",
+                "bytes, datetime, dict, a (nested) list of one of them, or Optional[...] of those",
             )
-        if not _default_fits(p.default, *kind):
-            raise _fail(
-                func, f"the default {p.default!r} of parameter {p.name!r} is not a {_ann_text(anns[p.name])}"
-            )
+    # Whether each default fits its type is checked when the model is logged (`get_method_params`), as in
+    # Snowflake: a class with a wrong default can still be defined and instantiated.
 
 
 def _ann_text(ann: Any) -> str:
@@ -496,8 +497,10 @@ def partitioned_inference_api(func: F) -> F:
 def get_method_params(cls_or_obj: Any, method: str) -> list[ParamSpec]:
     """The keyword-only parameters of an inference method as `ParamSpec`s (name, dtype, default, shape).
 
-    int → INT64, float → DOUBLE, str → STRING, bool → BOOL, bytes → BYTES, datetime → TIMESTAMP_NTZ;
-    `list[T]` gives shape (-1,). `Optional[T]` allows a default of None.
+    int → INT64, float → DOUBLE, str → STRING, bool → BOOL, bytes → BYTES, datetime → TIMESTAMP_NTZ,
+    dict → OBJECT (passed as given); `list[T]` gives shape (-1,), `list[list[T]]` (-1, -1). `None` is
+    always a valid default. Raises `InvalidArgumentError` (a ValueError, as Snowflake raises when logging)
+    for a default that is not of its annotated type.
     """
     # deferred: model_signature imports numpy and pandas, and this module (jupyter_mreg.custom_model, what a
     # notebook imports to define a model class) stays cheap to import, as its docstring promises.
@@ -509,15 +512,18 @@ def get_method_params(cls_or_obj: Any, method: str) -> list[ParamSpec]:
     for p in list(inspect.signature(func).parameters.values())[2:]:
         kind = _param_type(anns[p.name])
         assert kind is not None  # checked by the decorator
-        base, is_list, _ = kind
-        default = list(p.default) if is_list and p.default is not None else p.default
+        base, depth, _ = kind
+        if not _default_fits(p.default, base, depth):
+            raise InvalidArgumentError(
+                f"Inference method {func.__qualname__}: the default {p.default!r} ({type(p.default).__name__}) of "
+                f"parameter {p.name!r} is not a {_ann_text(anns[p.name])}. Change the default or the annotation."
+            )
         specs.append(
             ParamSpec(
                 name=p.name,
                 dtype=DataType[_PARAM_TYPES[base]],
-                default_value=default,
-                shape=(-1,) if is_list else None,
+                default_value=p.default,
+                shape=(-1,) * depth or None,
             )
         )
     return specs
-

@@ -1,6 +1,7 @@
 """Model signatures: what a model method takes and returns, as in `snowflake.ml.model.model_signature`.
 
-Public: `DataType`, `FeatureSpec`, `FeatureGroupSpec`, `ParamSpec`, `ModelSignature`, `infer_signature`.
+Public: `DataType`, `FeatureSpec`, `FeatureGroupSpec`, `ParamSpec`, `ParamGroupSpec`, `ModelSignature`,
+`infer_signature`.
 Internal helpers the rest of the package calls: `to_pandas`, `infer_features`, `validate_input`,
 `validate_params`, `format_output`.
 
@@ -22,6 +23,7 @@ from jupyter_mreg.model.signatures.specs import (
     FeatureGroupSpec,
     FeatureSpec,
     ModelSignature,
+    ParamGroupSpec,
     ParamSpec,
 )
 from jupyter_mreg.model.signatures.types import DataType
@@ -34,6 +36,7 @@ __all__ = [
     "FeatureGroupSpec",
     "BaseParamSpec",
     "ParamSpec",
+    "ParamGroupSpec",
     "ModelSignature",
     "infer_signature",
 ]

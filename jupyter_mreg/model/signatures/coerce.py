@@ -13,25 +13,32 @@ from jupyter_mreg.errors import InvalidArgumentError
 from jupyter_mreg.model.signatures.types import DataType
 
 if TYPE_CHECKING:
-    from jupyter_mreg.model.signatures.specs import ParamSpec
+    from jupyter_mreg.model.signatures.specs import BaseParamSpec
 
 
-def coerce_param(value: Any, spec: ParamSpec, *, what: str = "value") -> Any:
+def coerce_param(value: Any, spec: BaseParamSpec, *, what: str = "value", path: str | None = None) -> Any:
     """The value (nested lists for a shaped param) with every element converted to the param's DataType.
 
-    Raises InvalidArgumentError naming the param, the `what` ("value", "default value") and the fix.
+    A group's value is a dict whose keys match its children case-insensitively; the result has their own
+    names and only the keys given. Raises InvalidArgumentError naming the param (`path` for a child of a
+    group, e.g. "config.top_k"), the `what` ("value", "default value") and the fix.
     """
     shape = spec.shape
+    name = path or spec.name
+    children = getattr(spec, "specs", None)  # a ParamGroupSpec
 
     def fail(detail: str) -> InvalidArgumentError:
-        want = spec.dtype.name + (f" with shape {shape}" if shape else "")
+        want = ("a dict of " + ", ".join(c.name for c in children) if children else spec.dtype.name) + (
+            f" with shape {shape}" if shape else "")
         return InvalidArgumentError(
-            f"Param {spec.name!r} expects {want}, but the {what} {value!r} ({type(value).__name__}) "
+            f"Param {name!r} expects {want}, but the {what} {value!r} ({type(value).__name__}) "
             f"{detail}. Pass a {want} value."
         )
 
     def walk(v: Any, dims: tuple[int, ...]) -> Any:
         if not dims:
+            if children is not None:
+                return _coerce_group(v, children, name, what, fail)
             return _coerce_scalar(v, spec.dtype, fail)
         if not isinstance(v, (list, tuple, np.ndarray)):
             raise fail(f"has a scalar {v!r} where a list is expected")
@@ -40,6 +47,21 @@ def coerce_param(value: Any, spec: ParamSpec, *, what: str = "value") -> Any:
         return [walk(x, dims[1:]) for x in v]
 
     return walk(value, shape or ())
+
+
+def _coerce_group(v: Any, children: list, name: str, what: str, fail: Callable[[str], Exception]) -> dict:
+    if not isinstance(v, dict):
+        raise fail("is not a dict")
+    by_key = {c.name.upper(): c for c in children}
+    out: dict[str, Any] = {}
+    for key, x in v.items():
+        child = by_key.get(key.upper()) if isinstance(key, str) else None
+        if child is None:
+            raise fail(f"has the unknown key {key!r} (keys match case-insensitively)")
+        if child.name in out:
+            raise fail(f"has the key {child.name!r} twice (keys match case-insensitively)")
+        out[child.name] = None if x is None else coerce_param(x, child, what=what, path=f"{name}.{child.name}")
+    return out
 
 
 def _coerce_scalar(v: Any, dtype: DataType, fail: Callable[[str], Exception]) -> Any:

@@ -231,9 +231,9 @@ def infer_features(
     return [_infer_column(names[i], df.iloc[:, i], limit) for i in range(n_cols)]
 
 
-def _infer_param(name: str, value: Any) -> ParamSpec:
+def _infer_param(name: str, value: Any) -> BaseParamSpec:
     """ParamSpec of a param from its default value (a ParamSpec is kept as is)."""
-    if isinstance(value, ParamSpec):
+    if isinstance(value, BaseParamSpec):
         return value
     kind = value_kind(value) if not is_null_scalar(value) else "null"
     if kind == "array":

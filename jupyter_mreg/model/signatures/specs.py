@@ -1,4 +1,4 @@
-"""What a model method takes and returns: FeatureSpec, FeatureGroupSpec, ParamSpec and ModelSignature.
+"""What a model method takes and returns: FeatureSpec, FeatureGroupSpec, ParamSpec, ParamGroupSpec, ModelSignature.
 
 Each spec checks its arguments when built, writes itself as a JSON-able dict (`to_dict`) that `from_dict`
 reads back exactly, and shows itself as text (`repr`) and, for a signature, as an HTML table.
@@ -238,6 +238,13 @@ class FeatureGroupSpec(_ComparedByFields, BaseFeatureSpec):
 class BaseParamSpec(_NamedSpec):
     """An inference-time keyword argument of a method (constant for a whole call)."""
 
+    @classmethod
+    def from_dict(cls, input_dict: dict[str, Any]) -> BaseParamSpec:
+        """Either kind of param spec, chosen by the dict's keys (a group has "specs")."""
+        if "specs" in input_dict:
+            return ParamGroupSpec.from_dict(input_dict)
+        return ParamSpec.from_dict(input_dict)
+
 
 class ParamSpec(_ComparedByFields, BaseParamSpec):
     """A named parameter with a DataType and a default used when a call does not pass it."""
@@ -297,6 +304,96 @@ class ParamSpec(_ComparedByFields, BaseParamSpec):
         if dtype is DataType.BYTES:
             default = _map_nested(default, shape, lambda v: None if v is None else base64.b64decode(v))
         return cls(name=input_dict["name"], dtype=dtype, default_value=default, shape=shape)
+
+
+class ParamGroupSpec(_ComparedByFields, BaseParamSpec):
+    """A dict-valued param (an OBJECT in SQL): named child params, an ARRAY of such dicts when `shape` is set.
+
+    Without an explicit `default_value` the default is built from the children's defaults (a dict; for a
+    shape, nested lists of it, `[]` for a variable dimension), as in Snowflake. A call may pass part of the
+    dict: the keys it leaves out keep their defaults (see `validate_params`).
+    """
+
+    def __init__(self, name: str, specs: Sequence[BaseParamSpec], default_value: Any = None,
+                 shape: tuple[int, ...] | None = None) -> None:
+        self._name = as_name(name, "param group")
+        self._specs = list(specs)
+        self._shape = _as_shape(shape, f"ParamGroupSpec {name!r}")
+        if not self._specs:
+            raise InvalidArgumentError(f"ParamGroupSpec {name!r} has no child specs; give at least one ParamSpec.")
+        bad = [s for s in self._specs if not isinstance(s, BaseParamSpec)]
+        if bad:
+            raise InvalidArgumentError(
+                f"ParamGroupSpec {name!r}: children must be ParamSpec or ParamGroupSpec, got {bad[0]!r}."
+            )
+        check_unique([s.name.upper() for s in self._specs], f"ParamGroupSpec {name!r}", "case-insensitive child")
+        self._explicit_default = (
+            None if default_value is None else coerce_param(default_value, self, what="default value")
+        )
+
+    @property
+    def specs(self) -> list[BaseParamSpec]:
+        return self._specs
+
+    @property
+    def dtype(self) -> DataType:
+        return DataType.OBJECT
+
+    @property
+    def default_value(self) -> Any:
+        if self._explicit_default is not None:
+            return self._explicit_default
+        base = {s.name: s.default_value for s in self._specs}  # type: ignore[attr-defined]
+
+        def wrap(dims: tuple[int, ...]) -> Any:
+            if not dims:
+                return dict(base)
+            return [] if dims[0] == -1 else [wrap(dims[1:]) for _ in range(dims[0])]
+
+        return wrap(self._shape or ())
+
+    @property
+    def sql_type(self) -> str:
+        return _shape_sql("OBJECT", self._shape)
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self._name, self._specs, self._shape, self._explicit_default)
+
+    def __repr__(self) -> str:
+        children = ",\n".join(textwrap.indent(repr(s), "    ") for s in self._specs)
+        return f"ParamGroupSpec(name={self._name!r}, specs=[\n{children}\n]{self._shape_repr()})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """`{"name", "specs": [...][, "shape"][, "default_value"]}` (the default only when given explicitly)."""
+        out = self._with_shape({"name": self._name, "specs": [s.to_dict() for s in self._specs]})  # type: ignore[attr-defined]
+        if self._explicit_default is not None:
+            out["default_value"] = _group_jsonable(self, self._explicit_default)
+        return out
+
+    @classmethod
+    def from_dict(cls, input_dict: dict[str, Any]) -> ParamGroupSpec:
+        specs = [BaseParamSpec.from_dict(s) for s in input_dict["specs"]]
+        return cls(name=input_dict["name"], specs=specs, default_value=input_dict.get("default_value"),
+                   shape=_shape_from_dict(input_dict))
+
+
+def _group_jsonable(spec: ParamGroupSpec, value: Any) -> Any:
+    """A group's value (coerced: nested lists of dicts with canonical keys) with its leaves made JSON-able."""
+
+    def leaf(d: Any) -> Any:
+        if not isinstance(d, dict):
+            return d
+        children = {c.name: c for c in spec.specs}
+        out = {}
+        for k, v in d.items():
+            child = children[k]
+            if isinstance(child, ParamGroupSpec):
+                out[k] = None if v is None else _group_jsonable(child, v)
+            else:
+                out[k] = _map_nested(v, child.shape, child._jsonable)  # type: ignore[attr-defined]
+        return out
+
+    return _map_nested(value, spec.shape, leaf)
 
 
 def _map_nested(value: Any, shape: tuple[int, ...] | None, fn: Callable[[Any], Any]) -> Any:
@@ -380,7 +477,7 @@ class ModelSignature(_ComparedByFields):
             return cls(
                 inputs=[BaseFeatureSpec.from_dict(s) for s in loaded["inputs"]],
                 outputs=[BaseFeatureSpec.from_dict(s) for s in loaded["outputs"]],
-                params=[ParamSpec.from_dict(p) for p in loaded.get("params") or []],
+                params=[BaseParamSpec.from_dict(p) for p in loaded.get("params") or []],
             )
         except KeyError as e:
             raise SignatureError(
@@ -425,7 +522,7 @@ class ModelSignature(_ComparedByFields):
         add_features("input", self._inputs)
         add_features("output", self._outputs)
         for p in self._params:
-            assert isinstance(p, ParamSpec)
+            assert isinstance(p, (ParamSpec, ParamGroupSpec))
             shape = f", shape {p.shape}" if p.shape is not None else ""
             add("param", p.name, p.dtype.name, f"default {p.default_value!r}{shape}")
         return (

@@ -12,16 +12,20 @@ from jupyter_mreg.model.signatures.coerce import coerce_param
 from jupyter_mreg.model.signatures.column_checks import ValidationContext, check_array, check_scalar
 from jupyter_mreg.model.signatures.frames import to_frame
 from jupyter_mreg.model.signatures.messages import listing
-from jupyter_mreg.model.signatures.specs import FeatureGroupSpec, FeatureSpec, ModelSignature, ParamSpec
+from jupyter_mreg.model.signatures.specs import (FeatureGroupSpec, FeatureSpec, ModelSignature, ParamGroupSpec,
+                                                 ParamSpec)
 from jupyter_mreg.model.signatures.types import INT_TYPES, DataType
 
 
 def validate_params(params: dict[str, Any] | None, signature: ModelSignature) -> dict[str, Any]:
     """Every param of the signature → the value to pass: the given one coerced to its type, else the default.
 
-    Names match exactly, then case-insensitively (SQL arguments); `None` means "use the default".
+    Names match exactly, then case-insensitively (SQL arguments); `None` means "use the default". As in
+    Snowflake, a given scalar arrives as a numpy scalar of its type (`np.int64`, `np.float64`, `np.bool_`;
+    a STRING as str), a default as stored in the signature, and a dict given for a group param is merged
+    into the group's default, key by key.
     """
-    specs = [p for p in signature.params if isinstance(p, ParamSpec)]
+    specs = [p for p in signature.params if isinstance(p, (ParamSpec, ParamGroupSpec))]
     out = {p.name: p.default_value for p in specs}
     if not params:
         return out
@@ -35,7 +39,35 @@ def validate_params(params: dict[str, Any] | None, signature: ModelSignature) ->
                 f"Unknown param {key!r}: this method's signature declares the params [{known}]. Remove it, "
                 "or log the model with a signature that declares it."
             )
-        out[spec.name] = spec.default_value if value is None else coerce_param(value, spec)
+        if value is not None:
+            out[spec.name] = _as_passed(spec, coerce_param(value, spec), out[spec.name])
+    return out
+
+
+# Types Snowflake's method templates convert a given scalar param to with the type's numpy scalar class.
+_NUMPY_SCALARS = frozenset(INT_TYPES | {DataType.FLOAT, DataType.DOUBLE, DataType.BOOL, DataType.BYTES})
+
+
+def _as_passed(spec: ParamSpec | ParamGroupSpec, value: Any, default: Any) -> Any:
+    """A coerced given value as the method receives it (see `validate_params`)."""
+    if isinstance(spec, ParamGroupSpec):
+        return _merged(spec, default, value) if spec.shape is None else value
+    if spec.shape is None and spec.dtype in _NUMPY_SCALARS:
+        return spec.dtype.as_numpy().type(value)
+    return value
+
+
+def _merged(spec: ParamGroupSpec, default: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """`given` (a group's dict, keys as the spec names them) over `default`, nested groups key by key."""
+    if not isinstance(default, dict):
+        return given
+    out = {c.name: default.get(c.name) for c in spec.specs}
+    for child in spec.specs:
+        if child.name not in given:
+            continue
+        value = given[child.name]
+        nested = isinstance(child, ParamGroupSpec) and child.shape is None and isinstance(value, dict)
+        out[child.name] = _merged(child, out[child.name], value) if nested else value
     return out
 
 
