@@ -127,7 +127,8 @@ class ModelContext:
 
     Two styles, which can be mixed: `ModelContext(artifacts={"vocab": "vocab.json"}, models={"clf": clf})`
     or keywords `ModelContext(vocab="vocab.json", clf=clf)`, where str/PathLike values are artifacts and
-    anything else a model. A name used twice raises `InvalidArgumentError`. Read back with `ctx["name"]`
+    anything else a model (`artifacts=`/`models=` given a non-dict value are keywords like these, named
+    "artifacts"/"models"). A name used twice raises `InvalidArgumentError`. Read back with `ctx["name"]`
     (path str or ModelRef), `ctx.path(name)`, `ctx.model_ref(name)`; an unknown name raises
     `NotFoundError` (also a KeyError) listing the names that exist. Artifacts may be files or folders.
     """
@@ -141,20 +142,21 @@ class ModelContext:
     ) -> None:
         self.artifacts: dict[str, str] = {}
         self.model_refs: dict[str, ModelRef] = {}
-        # Like snowflake-ml-python: a lone path/model instead of a dict is stored under "artifacts"/"models".
-        if artifacts is not None:
-            items = artifacts.items() if isinstance(artifacts, dict) else [("artifacts", artifacts)]
-            for name, value in items:
+        if isinstance(artifacts, dict):
+            for name, value in artifacts.items():
                 if not _is_path(value):
                     raise InvalidArgumentError(
                         f"ModelContext artifact {name!r} must be a file or folder path (str or os.PathLike), got "
                         f"{type(value).__qualname__}. Put model objects in models={{...}} instead."
                     )
                 self._add(name, value)
-        if models is not None:
-            for name, value in models.items() if isinstance(models, dict) else [("models", models)]:
+        if isinstance(models, dict):
+            for name, value in models.items():
                 self._add(name, value, as_model=True)
-        for name, value in kwargs.items():
+        # As in snowflake-ml-python, `artifacts=`/`models=` given something other than a dict is one more
+        # keyword entry of that name: a path is an artifact, anything else a model, whichever keyword it used.
+        loose = {n: v for n, v in (("artifacts", artifacts), ("models", models)) if v is not None and not isinstance(v, dict)}
+        for name, value in {**loose, **kwargs}.items():
             self._add(name, value, as_model=not _is_path(value))
 
     def _add(self, name: Any, value: Any, as_model: bool = False) -> None:
