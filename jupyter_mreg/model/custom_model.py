@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections.abc
 import datetime
+import functools
 import inspect
 import os
 import types
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ContextKeyError",
     "CustomModel",
+    "CustomModelStateWarning",
     "MethodRef",
     "ModelContext",
     "ModelRef",
@@ -36,6 +38,7 @@ __all__ = [
     "inference_methods",
     "is_async_method",
     "is_partitioned",
+    "lost_state",
     "partitioned_api",
     "partitioned_inference_api",
     "partitioned_methods",
@@ -49,6 +52,10 @@ _PARTITIONED_FLAG = "_is_partitioned_api"
 
 class ContextKeyError(NotFoundError, KeyError):
     """A name is not in a `ModelContext` (Snowflake raises KeyError here, so this is one too)."""
+
+
+class CustomModelStateWarning(UserWarning):
+    """A custom model being logged has attributes set after `__init__`, which the logged version will lack."""
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -242,9 +249,15 @@ class CustomModel:
             )
         self.context = context
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if inspect.isfunction(init) and not getattr(init, _RECORDS_STATE, False):
+            cls.__init__ = _recording_state(init)  # type: ignore[method-assign]
+
     def __getstate__(self) -> dict[str, Any]:
         # A copy or an unpickled instance was not built by a constructor call: its arguments are unknown.
-        return {**self.__dict__, "_mreg_init_args": None}
+        return {**self.__dict__, "_mreg_init_args": None, _INIT_STATE: None}
 
     @classmethod
     def _get_inference_methods(cls) -> list[str]:
@@ -255,6 +268,43 @@ class CustomModel:
     def _get_partitioned_methods(cls) -> list[str]:
         """Names of the `@partitioned_api` methods, in definition order."""
         return partitioned_methods(cls)
+
+
+_INIT_STATE = "_mreg_init_state"
+_RECORDS_STATE = "_mreg_records_state"
+_ATOMS = (int, float, complex, str, bytes, bool, type(None))
+
+
+def _fingerprints(model: CustomModel) -> dict[str, Any]:
+    """Each attribute's value when it is a number/str/bytes/None (compared by value), else its identity:
+    enough to tell what was set or replaced later, without keeping replaced objects alive."""
+    return {k: (v,) if type(v) in _ATOMS else id(v) for k, v in vars(model).items() if not k.startswith("_mreg_")}
+
+
+def _recording_state(init: Callable[..., None]) -> Callable[..., None]:
+    """`init`, also noting the instance's attributes when it is the outermost constructor (the class's own)."""
+
+    @functools.wraps(init)
+    def __init__(self: CustomModel, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        if type(self).__init__ is __init__:
+            self.__dict__[_INIT_STATE] = _fingerprints(self)
+
+    setattr(__init__, _RECORDS_STATE, True)
+    return __init__
+
+
+CustomModel.__init__ = _recording_state(CustomModel.__init__)  # type: ignore[method-assign]
+
+
+def lost_state(model: CustomModel) -> list[str]:
+    """Attributes set or replaced after the constructor returned (the context aside): a model rebuilt by
+    calling its class again lacks them. Empty when unknown (a copy, or a constructor added after the class
+    was made, as by @dataclass)."""
+    before = model.__dict__.get(_INIT_STATE)
+    if before is None:
+        return []
+    return [k for k, v in _fingerprints(model).items() if k != "context" and (k not in before or before[k] != v)]
 
 
 def _as_class(cls_or_obj: Any) -> type:

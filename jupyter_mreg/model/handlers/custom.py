@@ -32,12 +32,13 @@ from pathlib import Path, PurePath
 from typing import Any, ClassVar, Iterable
 
 from jupyter_mreg.errors import EnvironmentMismatchError, InvalidArgumentError, UnsupportedModelError
-from jupyter_mreg.model.custom_model import (CustomModel, ModelContext, inference_methods, is_async_method,
-                                             is_partitioned)
+from jupyter_mreg.model.custom_model import (CustomModel, CustomModelStateWarning, ModelContext, inference_methods,
+                                             is_async_method, is_partitioned, lost_state)
 from jupyter_mreg.model.environment.local_modules import class_code_modules, local_code_modules
 from jupyter_mreg.model.handlers import find_handler, load_any, save_any
 from jupyter_mreg.model.handlers.base import ModelHandler
 from jupyter_mreg.model.packaging.pickling import pickled_by_value
+from jupyter_mreg.model.signatures.messages import warn
 
 CLASS_FILE = "model_class.pkl"
 INIT_ARGS_FILE = "init_args.pkl"
@@ -145,6 +146,7 @@ class Handler(ModelHandler):
                 try:
                     (path / INIT_ARGS_FILE).write_bytes(_dumps(init_args, context))
                     meta.update(construct="init", init_args_file=INIT_ARGS_FILE)
+                    _warn_lost_state(model, klass)
                     return meta
                 except Exception as exc:  # fall back to pickling the instance
                     init_error = exc
@@ -198,6 +200,21 @@ class Handler(ModelHandler):
 # -------------------------------------------------------------------------------------------------------
 # helpers
 # -------------------------------------------------------------------------------------------------------
+
+
+def _warn_lost_state(model: Any, klass: type) -> None:
+    """Warn that attributes set after `__init__` will be missing: loading calls the class again."""
+    lost = lost_state(model)
+    if lost:
+        names = ", ".join(lost)
+        warn(
+            f"{klass.__qualname__} has attribute(s) {names} set after __init__, which the logged version will not "
+            f"have: loading it calls {klass.__qualname__}(context) again, as Snowflake does. Set them in __init__ "
+            f"instead, from a constructor argument ({klass.__qualname__}(context, {lost[0]}=...) is replayed on "
+            "load) or from a file passed in the ModelContext.",
+            CustomModelStateWarning,
+            outside="jupyter_mreg.",
+        )
 
 
 def _run_awaitable(awaitable: Any) -> Any:

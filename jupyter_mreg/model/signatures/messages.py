@@ -20,9 +20,10 @@ def listing(items: Iterable[Any]) -> str:
     return f"[{shown}{more}]"
 
 
-def warn(message: str) -> None:
-    """UserWarning pointing at the first caller outside the signature code (the user's or the registry's line)."""
+def warn(message: str, category: type[Warning] = UserWarning, *, outside: str = _OUR_MODULES) -> None:
+    """A warning pointing at the first caller whose module name does not start with `outside` (by default
+    the signature code, so the user's or the registry's line; "jupyter_mreg." for the user's line)."""
     frame, level = sys._getframe(0), 1
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(_OUR_MODULES):
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(outside):
         frame, level = frame.f_back, level + 1
-    warnings.warn(message, UserWarning, stacklevel=level)
+    warnings.warn(message, category, stacklevel=level)
