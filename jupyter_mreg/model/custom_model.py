@@ -162,7 +162,8 @@ class ModelContext:
                 self._add(name, value, as_model=True)
         # As in snowflake-ml-python, `artifacts=`/`models=` given something other than a dict is one more
         # keyword entry of that name: a path is an artifact, anything else a model, whichever keyword it used.
-        loose = {n: v for n, v in (("artifacts", artifacts), ("models", models)) if v is not None and not isinstance(v, dict)}
+        loose = {n: v for n, v in (("artifacts", artifacts), ("models", models))
+                 if v is not None and not isinstance(v, dict)}
         for name, value in {**loose, **kwargs}.items():
             self._add(name, value, as_model=not _is_path(value))
 
@@ -407,16 +408,15 @@ def _is_dataframe_return(ann: Any) -> bool:
     return False
 
 
-def _param_type(ann: Any) -> tuple[type, int, bool] | None:
-    """(scalar type or dict, list depth, optional) for a supported parameter annotation, else None."""
-    optional = False
+def _param_type(ann: Any) -> tuple[type, int] | None:
+    """(scalar type or dict, list depth) for a supported parameter annotation (Optional[...] allowed), else None."""
     if isinstance(ann, _Unresolved):
         text = ann.text.replace(" ", "")
         for prefix in ("Optional[", "typing.Optional["):
             if text.startswith(prefix) and text.endswith("]"):
-                text, optional = text[len(prefix):-1], True
+                text = text[len(prefix):-1]
         if text.endswith("|None") or text.startswith("None|"):
-            text, optional = text.replace("|None", "").replace("None|", ""), True
+            text = text.replace("|None", "").replace("None|", "")
         depth = 0
         while True:
             prefix = next((p for p in ("list[", "List[", "typing.List[") if text.startswith(p)), None)
@@ -424,13 +424,13 @@ def _param_type(ann: Any) -> tuple[type, int, bool] | None:
                 break
             text, depth = text[len(prefix):-1], depth + 1
         base = _TYPE_NAMES.get(text)
-        return (base, depth, optional) if base else None
+        return (base, depth) if base else None
     origin = typing.get_origin(ann)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(ann) if a is not type(None)]
         if len(args) != 1 or len(typing.get_args(ann)) != 2:
             return None
-        ann, optional = args[0], True
+        ann = args[0]
     depth = 0
     while typing.get_origin(ann) is list:
         args = typing.get_args(ann)
@@ -439,7 +439,7 @@ def _param_type(ann: Any) -> tuple[type, int, bool] | None:
         ann, depth = args[0], depth + 1
     if typing.get_origin(ann) is dict:  # dict[str, Any]: any dict, like a bare dict
         ann = dict
-    return (ann, depth, optional) if ann in _PARAM_TYPES else None
+    return (ann, depth) if ann in _PARAM_TYPES else None
 
 
 def _default_fits(value: Any, base: type, depth: int) -> bool:
@@ -564,7 +564,7 @@ def get_method_params(cls_or_obj: Any, method: str) -> list[ParamSpec]:
     for p in list(inspect.signature(func).parameters.values())[2:]:
         kind = _param_type(anns[p.name])
         assert kind is not None  # checked by the decorator
-        base, depth, _ = kind
+        base, depth = kind
         if not _default_fits(p.default, base, depth):
             raise InvalidArgumentError(
                 f"Inference method {func.__qualname__}: the default {p.default!r} ({type(p.default).__name__}) of "

@@ -151,7 +151,8 @@ class Resolver:
                 + (" OVER (PARTITION BY t.key))." if target.is_partitioned else ")."), func)
         if in_table and target.is_partitioned and (window is None or not window.args.get("partition_by")):
             raise self.error(f"{target.label} is partitioned: add OVER (PARTITION BY <column>) inside TABLE(...) to "
-                             "say which column splits the rows into partitions.", func)
+                             "say which column splits the rows into partitions, or OVER (PARTITION BY 1) to run "
+                             "all rows as one partition.", func)
         return ModelCall(node=node, target=target, func=func, window=window)
 
     # --- model and version -------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import textwrap
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from jupyter_mreg.model import custom_model
 

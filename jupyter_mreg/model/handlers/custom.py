@@ -145,12 +145,13 @@ class Handler(ModelHandler):
             if init_args is not None:
                 try:
                     (path / INIT_ARGS_FILE).write_bytes(_dumps(init_args, context))
-                    meta.update(construct="init", init_args_file=INIT_ARGS_FILE)
-                    _warn_lost_state(model, klass)
-                    return meta
                 except Exception as exc:  # fall back to pickling the instance
                     init_error = exc
                     (path / INIT_ARGS_FILE).unlink(missing_ok=True)
+                else:
+                    meta.update(construct="init", init_args_file=INIT_ARGS_FILE)
+                    _warn_lost_state(model, klass)
+                    return meta
             try:
                 (path / INSTANCE_FILE).write_bytes(_dumps(model, context))
             except Exception as exc:

@@ -70,6 +70,17 @@ def _shape_sql(inner: str, shape: tuple[int, ...] | None) -> str:
     return inner
 
 
+def _children(owner: str, specs: Sequence[Any], base: type, kind: str) -> list[Any]:
+    """A group's child specs as a list; raises InvalidArgumentError unless there is one or more, each a `base`."""
+    out = list(specs)
+    if not out:
+        raise InvalidArgumentError(f"{owner} has no child specs; give at least one {kind}Spec.")
+    bad = [s for s in out if not isinstance(s, base)]
+    if bad:
+        raise InvalidArgumentError(f"{owner}: children must be {kind}Spec or {kind}GroupSpec, got {bad[0]!r}.")
+    return out
+
+
 class _ComparedByFields:
     """Value equality: equal to an object of its own class with equal `_fields()`; not hashable."""
 
@@ -189,17 +200,8 @@ class FeatureGroupSpec(_ComparedByFields, BaseFeatureSpec):
 
     def __init__(self, name: str, specs: Sequence[BaseFeatureSpec], shape: tuple[int, ...] | None = None) -> None:
         self._name = as_name(name, "feature group")
-        self._specs = list(specs)
         self._shape = _as_shape(shape, f"FeatureGroupSpec {name!r}")
-        if not self._specs:
-            raise InvalidArgumentError(
-                f"FeatureGroupSpec {name!r} has no child specs; give at least one FeatureSpec."
-            )
-        bad = [s for s in self._specs if not isinstance(s, BaseFeatureSpec)]
-        if bad:
-            raise InvalidArgumentError(
-                f"FeatureGroupSpec {name!r}: children must be FeatureSpec or FeatureGroupSpec, got {bad[0]!r}."
-            )
+        self._specs = _children(f"FeatureGroupSpec {name!r}", specs, BaseFeatureSpec, "Feature")
         check_unique([s.name for s in self._specs], f"FeatureGroupSpec {name!r}", "child feature")
 
     @property
@@ -317,15 +319,8 @@ class ParamGroupSpec(_ComparedByFields, BaseParamSpec):
     def __init__(self, name: str, specs: Sequence[BaseParamSpec], default_value: Any = None,
                  shape: tuple[int, ...] | None = None) -> None:
         self._name = as_name(name, "param group")
-        self._specs = list(specs)
         self._shape = _as_shape(shape, f"ParamGroupSpec {name!r}")
-        if not self._specs:
-            raise InvalidArgumentError(f"ParamGroupSpec {name!r} has no child specs; give at least one ParamSpec.")
-        bad = [s for s in self._specs if not isinstance(s, BaseParamSpec)]
-        if bad:
-            raise InvalidArgumentError(
-                f"ParamGroupSpec {name!r}: children must be ParamSpec or ParamGroupSpec, got {bad[0]!r}."
-            )
+        self._specs = _children(f"ParamGroupSpec {name!r}", specs, BaseParamSpec, "Param")
         check_unique([s.name.upper() for s in self._specs], f"ParamGroupSpec {name!r}", "case-insensitive child")
         self._explicit_default = (
             None if default_value is None else coerce_param(default_value, self, what="default value")
