@@ -14,9 +14,11 @@ def to_pandas(data: Any, *, prefix: str = "input_feature") -> pd.DataFrame:
     """A DataFrame for any supported data; a DataFrame is returned as is (same object, no copy).
 
     Series → one column (its str name, else `<prefix>_0`); numpy 1-D → one column, 2-D → one per column,
-    N-D → one per axis-1 index holding arrays; a tensor (torch, TensorFlow, ...) → one column, each row of a
-    tensor with more than one axis an array; a list of tensors → one such column per tensor (the inputs of
-    a multi-input model); list of scalars / list of rows / list of dicts; dict of columns. Columns without a str name become `<prefix>_<position>`.
+    N-D → one per axis-1 index holding arrays; a tensor (torch, TensorFlow, ...) → as its numpy array; a list
+    of tensors or numpy arrays → one column per array, each row of an array with more than one axis an array
+    (the inputs of a multi-input model, the outputs of a multi-output one), as Snowflake's sequence handlers
+    read them; list of scalars / list of rows / list of dicts; dict of columns. Columns without a str name
+    become `<prefix>_<position>`.
     """
     return to_frame(data, prefix, InvalidArgumentError)[0]
 
@@ -52,9 +54,10 @@ def to_frame(data: Any, prefix: str, err: type[Exception]) -> tuple[pd.DataFrame
                 "of the same length, e.g. {'x': [1.0, 2.0], 'y': [3.0, 4.0]}."
             ) from None
         return _name_columns(df, prefix)
-    if is_tensor(data):  # one input: one column, as Snowflake (rows of an N-D tensor are arrays)
-        return _tensors_to_pandas([data], prefix, err), False
-    if isinstance(data, (list, tuple)) and data and all(is_tensor(v) for v in data):
+    if is_tensor(data):  # read as its numpy array is, as Snowflake's infer_signature does: [N, k] → k columns
+        return _numpy_to_pandas(tensor_to_numpy(data), prefix, err), False
+    if isinstance(data, (list, tuple)) and data and all(is_tensor(v) or isinstance(v, np.ndarray) for v in data):
+        # A sequence of arrays (a multi-input sample, a multi-output result): one column per array.
         return _tensors_to_pandas(list(data), prefix, err), False
     if isinstance(data, (list, tuple)):
         return _list_to_pandas(list(data), prefix, err)
@@ -88,11 +91,6 @@ def _list_to_pandas(data: list, prefix: str, err: type[Exception]) -> tuple[pd.D
     present = [v for v in data if v is not None]
     if present and all(isinstance(v, dict) for v in present):
         return _name_columns(pd.DataFrame.from_records([{} if v is None else v for v in data]), prefix)
-    if present and all(isinstance(v, np.ndarray) and v.ndim >= 2 for v in present) and len(present) == len(data):
-        try:
-            return _numpy_to_pandas(np.stack(data), prefix, err), False
-        except ValueError:
-            pass
     row_like = [isinstance(v, (list, tuple, np.ndarray)) for v in data]
     if all(row_like):
         lengths = {len(v) for v in data}
