@@ -50,7 +50,7 @@ def test_fidelity_torch_n_by_1_sample_is_one_scalar_feature_fed_back_as_n_by_1(r
     np.testing.assert_allclose(out["output_feature_0"].to_numpy(dtype=float), [3.0, 5.0, 7.0])
 
 
-def test_fidelity_torch_signature_recorded_as_one_shaped_feature_still_runs(reg):
+def test_torch_signature_recorded_as_one_shaped_feature_still_runs(reg):
     """The form earlier releases inferred (and a `signatures=` may still say): one feature of shape (k,)."""
     torch.manual_seed(1)
     model = torch.nn.Linear(3, 2).eval()
@@ -126,3 +126,44 @@ def test_fidelity_keras_tensor_sample_is_k_scalar_features(reg):
     assert _specs(sig.outputs) == [("output_feature_0", DataType.FLOAT, None)]
     frame = pd.DataFrame(X.numpy(), columns=[f"input_feature_{i}" for i in range(4)])
     np.testing.assert_allclose(mv.run(frame)["output_feature_0"].to_numpy(dtype=float), [6.0, 22.0])
+
+
+def test_versions_logged_before_column_features_keep_their_conversions():
+    """A version whose handler metadata lacks `column_features` (logged by an earlier release) still gets one
+    scalar column as [N] and a one-tensor output list as that tensor, as when it was logged."""
+    from jupyter_mreg.model.handlers import tensors
+    from jupyter_mreg.model.handlers.pytorch import Handler
+
+    frame = pd.DataFrame({"input_feature_0": np.array([0, 1, 2])})
+    new, old = torch.nn.Embedding(5, 2), torch.nn.Embedding(5, 2)
+    tensors.declare_multiple_inputs(new, {}, {tensors.COLUMN_FEATURES: True})
+    tensors.declare_multiple_inputs(old, {}, {})
+    assert Handler.invoke(new, "forward", frame, {}).shape == (3, 1, 2)  # [N, 1] in, as Snowflake feeds it
+    assert Handler.invoke(old, "forward", frame, {}).shape == (3, 2)  # [N] in, as before
+
+    class Listed(torch.nn.Module):
+        def forward(self, x):
+            return [x * 2]
+
+    two = pd.DataFrame({"input_feature_0": [1.0, 2.0], "input_feature_1": [3.0, 4.0]})
+    model = Listed()
+    tensors.declare_multiple_inputs(model, {}, {})
+    np.testing.assert_allclose(Handler.invoke(model, "forward", two, {}), [[2, 6], [4, 8]])
+    tensors.declare_multiple_inputs(model, {}, {tensors.COLUMN_FEATURES: True})
+    out = Handler.invoke(model, "forward", two, {})
+    assert list(out.columns) == ["output_feature_0"]  # a list of one tensor is one shaped feature, as Snowflake
+    np.testing.assert_allclose(np.stack(out["output_feature_0"].to_list()), [[2, 6], [4, 8]])
+
+
+def test_tensorflow_rank_1_input_gets_a_vector_from_one_column(reg):
+    tf = pytest.importorskip("tensorflow", reason="tensorflow is not installed")
+
+    class Double(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+        def __call__(self, x):
+            return x * 2
+
+    mv = reg.log_model(Double(), model_name="tf_vec", version_name="v1", sample_input_data=tf.constant([1.0, 2.0]))
+    assert _specs(mv.show_functions()[0]["signature"].inputs) == [("input_feature_0", DataType.FLOAT, None)]
+    out = mv.run(pd.DataFrame({"input_feature_0": [1.0, 5.0]}))
+    np.testing.assert_allclose(out["output_feature_0"].to_numpy(dtype=float), [2.0, 10.0])

@@ -28,10 +28,14 @@ def test_fidelity_infer_signature_reads_an_nd_tensor_as_shaped_features_per_axis
     assert _specs(sig.outputs) == [("output_feature_0", DataType.FLOAT, None)]
 
 
-def test_fidelity_sequence_of_tensors_is_one_feature_per_tensor_and_n_by_1_keeps_its_axis():
+def test_fidelity_sequence_of_tensors_or_arrays_is_one_feature_per_array_and_n_by_1_keeps_its_axis():
     sig = infer_signature([torch.zeros(4, 3), torch.zeros(4)], [torch.zeros(4, 1)])
     assert _specs(sig.inputs) == [("input_feature_0", DataType.FLOAT, (3,)), ("input_feature_1", DataType.FLOAT, None)]
     assert _specs(sig.outputs) == [("output_feature_0", DataType.FLOAT, (1,))]
+    # numpy arrays in a list too (Snowflake's SeqOfNumpyArrayHandler), not rows
+    sig = infer_signature([np.zeros((4, 3)), np.zeros(4)], [np.zeros((4, 1))])
+    assert _specs(sig.inputs) == [("input_feature_0", DataType.DOUBLE, (3,)), ("input_feature_1", DataType.DOUBLE, None)]
+    assert _specs(sig.outputs) == [("output_feature_0", DataType.DOUBLE, (1,))]
 
 
 def test_fidelity_list_of_numpy_arrays_output_is_one_shaped_feature_per_array(reg):
@@ -75,7 +79,7 @@ def test_fidelity_custom_model_returning_an_n_by_k_tensor_has_k_scalar_outputs(r
     np.testing.assert_allclose(out.to_numpy(dtype=float), [[5, 4], [7, 10], [9, 18]])
 
 
-def test_fidelity_custom_model_tensor_output_still_fits_a_recorded_shaped_output(reg):
+def test_custom_model_tensor_output_still_fits_a_recorded_shaped_output(reg):
     """A signature written the earlier way (one output of shape (k,)) still takes the tensor, one array a row."""
     X = pd.DataFrame({"a": [1.0, 2.0], "b": [4.0, 5.0]})
     sig = ModelSignature(inputs=[FeatureSpec("a", DataType.DOUBLE), FeatureSpec("b", DataType.DOUBLE)],

@@ -56,7 +56,7 @@ def to_frame(data: Any, prefix: str, err: type[Exception]) -> tuple[pd.DataFrame
         return _name_columns(df, prefix)
     if is_tensor(data):  # read as its numpy array is, as Snowflake's infer_signature does: [N, k] → k columns
         return _numpy_to_pandas(tensor_to_numpy(data), prefix, err), False
-    if isinstance(data, (list, tuple)) and data and all(is_tensor(v) or isinstance(v, np.ndarray) for v in data):
+    if isinstance(data, (list, tuple)) and data and all(is_tensor(v) or (isinstance(v, np.ndarray) and v.ndim) for v in data):
         # A sequence of arrays (a multi-input sample, a multi-output result): one column per array.
         return _tensors_to_pandas(list(data), prefix, err), False
     if isinstance(data, (list, tuple)):
@@ -133,7 +133,8 @@ def _tensors_to_pandas(tensors: list, prefix: str, err: type[Exception]) -> pd.D
     arrays = [tensor_to_numpy(t) for t in tensors]
     if any(a.ndim == 0 for a in arrays) or len({len(a) for a in arrays}) > 1:
         raise err(
-            f"The tensors of a multi-input sample must each have a first (batch) axis of the same length; got "
-            f"shapes {[tuple(a.shape) for a in arrays]}."
+            f"A list of tensors or arrays is read as one column per array (the inputs of a multi-input model), so "
+            f"each needs a first (batch) axis of the same length; got shapes {[tuple(a.shape) for a in arrays]}. "
+            "To pass rows, give a 2-D array or a list of lists instead."
         )
     return pd.DataFrame({f"{prefix}_{i}": (a if a.ndim == 1 else list(a)) for i, a in enumerate(arrays)})
