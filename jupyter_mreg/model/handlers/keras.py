@@ -170,7 +170,7 @@ class Handler(tensors.TensorHandler):
             result = fn(x, verbose=0, **(params or {}))
         else:
             result = fn(x, **(params or {}))
-        return tensors.outputs_to_numpy(result, tensor_to_numpy, model, seq_with_multiple_inputs=False)
+        return tensors.outputs_to_numpy(result, tensor_to_numpy, model, sequence_if_multiple_inputs=False)
 
 
 def _input_arrays(model: Any, frame: Any) -> list[np.ndarray]:

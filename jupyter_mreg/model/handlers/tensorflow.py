@@ -11,7 +11,8 @@ Python methods and attributes are gone. TensorFlow offers no way back to the ori
 model to get the class back. Such a restored object can itself be logged again.
 
 Columns become inputs by the rule in `handlers.tensors`; inputs are cast to the dtypes of the function's
-input signature (else floating inputs to the module's variables' float dtype).
+input signature (else floating inputs to the module's variables' float dtype), and a one-column `[N, 1]`
+input is given as `[N]` where that signature's tensor has one axis.
 """
 
 from __future__ import annotations

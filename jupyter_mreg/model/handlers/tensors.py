@@ -78,11 +78,6 @@ def _declaration(model: Any) -> tuple[bool | None, bool]:
     return found or (None, False)
 
 
-def logged_before_column_features(model: Any) -> bool:
-    """Whether `model` was loaded from a version logged before 2-D tensors became one feature per column."""
-    return _declaration(model)[1]
-
-
 def callable_arity(fn: Any) -> Arity | None:
     """Positional parameters of a Python callable (a bound method: without `self`); None if unknowable."""
     try:
@@ -143,7 +138,7 @@ def frame_to_arrays(frame: pd.DataFrame, multiple_inputs: bool, legacy: bool = F
 def model_inputs(frame: pd.DataFrame, arity: Arity | None, declared: bool | None, what: str,
                  legacy: bool = False) -> list[np.ndarray]:
     """The arrays to call a model with, by the rule in the module docstring. `what` names the model's call
-    in messages (e.g. "MyNet.forward"); `legacy`: see `logged_before_column_features`."""
+    in messages (e.g. "MyNet.forward"); `legacy`: the model's version was logged before `COLUMN_FEATURES`."""
     k = frame.shape[1]
     if k == 0:
         raise DataValidationError(f"{what} needs at least one input column; the input has none.")
@@ -213,18 +208,18 @@ def cast_array(array: np.ndarray, dtype: Any, *, floating_only: bool = True) -> 
 
 
 def outputs_to_numpy(result: Any, to_numpy: Callable[[Any], np.ndarray], model: Any,
-                     seq_with_multiple_inputs: bool = True) -> Any:
+                     sequence_if_multiple_inputs: bool = True) -> Any:
     """A model's output as numpy, via `to_numpy(tensor)`: one tensor → its array (a 2-D one gives one output
     column per axis-1 index); a tuple/list or dict of tensors → a DataFrame, one column per tensor, each
     row of a tensor with more than one axis an array (`[N, 1]` → arrays of shape (1,)). As in Snowflake's
     pytorch and tensorflow handlers, a model declared with `multiple_inputs` returns a sequence even when it
-    returns one tensor (`seq_with_multiple_inputs`). Versions logged earlier keep their output form."""
+    returns one tensor (`sequence_if_multiple_inputs`). Versions logged earlier keep their output form."""
+    multiple_inputs, legacy = _declaration(model)
+    if legacy and isinstance(result, (list, tuple)) and len(result) == 1:
+        result = result[0]  # they read a one-tensor list as that tensor
     if isinstance(result, dict):  # named outputs keep their names
         return pd.DataFrame({str(k): _cells(to_numpy(v)) for k, v in result.items()})
-    multiple_inputs, legacy = _declaration(model)
-    if isinstance(result, (list, tuple)) and len(result) == 1 and legacy:
-        result = result[0]
-    elif not isinstance(result, (list, tuple)) and seq_with_multiple_inputs and multiple_inputs and not legacy:
+    if not isinstance(result, (list, tuple)) and sequence_if_multiple_inputs and multiple_inputs and not legacy:
         result = [result]
     if isinstance(result, (list, tuple)):  # several outputs: `output_feature_i`, as Snowflake names them
         return pd.DataFrame({f"output_feature_{i}": _cells(to_numpy(r)) for i, r in enumerate(result)})

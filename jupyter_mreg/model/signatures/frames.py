@@ -56,8 +56,9 @@ def to_frame(data: Any, prefix: str, err: type[Exception]) -> tuple[pd.DataFrame
         return _name_columns(df, prefix)
     if is_tensor(data):  # read as its numpy array is, as Snowflake's infer_signature does: [N, k] → k columns
         return _numpy_to_pandas(tensor_to_numpy(data), prefix, err), False
-    if isinstance(data, (list, tuple)) and data and all(is_tensor(v) or (isinstance(v, np.ndarray) and v.ndim) for v in data):
-        # A sequence of arrays (a multi-input sample, a multi-output result): one column per array.
+    if isinstance(data, (list, tuple)) and data and all(
+        is_tensor(v) or (isinstance(v, np.ndarray) and v.ndim) for v in data
+    ):  # a sequence of arrays (a multi-input sample, a multi-output result): one column per array
         return _tensors_to_pandas(list(data), prefix, err), False
     if isinstance(data, (list, tuple)):
         return _list_to_pandas(list(data), prefix, err)
