@@ -201,7 +201,8 @@ def test_mlp_regressor_round_trip_in_a_fresh_process(logged, regressor, data):
     mv, _, X, fresh = logged["reg"]
     (fn,) = mv.show_functions()
     assert fn["name"] == "FORWARD" and fn["target_method"] == "forward"
-    assert _spec(fn["signature"], "inputs") == [("input_feature_0", DataType.FLOAT, (3,))]
+    # an [N, 3] tensor sample is 3 scalar features, as Snowflake's infer_signature makes it
+    assert _spec(fn["signature"], "inputs") == [(f"input_feature_{i}", DataType.FLOAT, None) for i in range(3)]
     assert _spec(fn["signature"], "outputs") == [("output_feature_0", DataType.FLOAT, None)]
     assert mv.get_model_task() == Task.UNKNOWN  # torch does not say what a module predicts
     meta = mv.manifest.handler
@@ -290,7 +291,9 @@ def test_multiple_inputs_declaration_decides_optional_parameters(reg):
     x, y = torch.arange(4.0), torch.arange(4.0) + 0.5
     together = reg.log_model(OptionalSecond(), model_name="opt_multi", version_name="v1", sample_input_data=[x, y],
                              options={"multiple_inputs": True})
-    np.testing.assert_allclose(together.run([x, y])["output_feature_0"], (x * 100 + y).numpy())
+    # multiple_inputs: the [N, 1] output is one feature of shape (1,), as Snowflake records it
+    np.testing.assert_allclose(np.stack(together.run([x, y])["output_feature_0"].to_list()),
+                               (x * 100 + y).unsqueeze(1).numpy())
 
     stacked = reg.log_model(OptionalSecond(), model_name="opt_stacked", version_name="v1", sample_input_data=[x, y],
                             options={"multiple_inputs": False})

@@ -127,6 +127,7 @@ class Handler(tensors.TensorHandler):
             "keras_version": str(keras.__version__),
             "backend": keras.backend.backend(),
             "multiple_inputs": options.get("multiple_inputs"),
+            tensors.COLUMN_FEATURES: True,
             "custom_objects_file": None,
             "custom_objects": sorted(custom),
         }
@@ -157,7 +158,7 @@ class Handler(tensors.TensorHandler):
             # safe_mode=False lets Lambda layers load: a version's files are trusted like its pickles are.
             model = keras.saving.load_model(path / meta.get("file", MODEL_FILE), custom_objects=custom,
                                             compile=meta.get("compile", True), safe_mode=False)
-        tensors.declare_multiple_inputs(model, {"multiple_inputs": meta.get("multiple_inputs")})
+        tensors.declare_multiple_inputs(model, {"multiple_inputs": meta.get("multiple_inputs")}, meta)
         return model
 
     @classmethod
@@ -169,17 +170,17 @@ class Handler(tensors.TensorHandler):
             result = fn(x, verbose=0, **(params or {}))
         else:
             result = fn(x, **(params or {}))
-        return tensors.outputs_to_numpy(result, tensor_to_numpy)
+        return tensors.outputs_to_numpy(result, tensor_to_numpy, model, sequence_if_multiple_inputs=False)
 
 
 def _input_arrays(model: Any, frame: Any) -> list[np.ndarray]:
     inputs = _model_inputs(model)
     arity = (len(inputs), len(inputs)) if inputs else None
-    arrays = tensors.model_inputs(frame, arity, tensors.declared_multiple_inputs(model),
-                                  f"Keras model {type(model).__qualname__}")
+    arrays = tensors.declared_inputs(model, frame, arity, f"Keras model {type(model).__qualname__}")
     if inputs and len(inputs) == len(arrays):
         # Input layers declare their dtype: cast to it (an integer column into a float input too).
-        return [tensors.cast_array(a, str(getattr(i, "dtype", None) or "float32"), floating_only=False)
+        return [tensors.cast_array(tensors.fit_rank(a, getattr(i, "shape", None)),
+                                   str(getattr(i, "dtype", None) or "float32"), floating_only=False)
                 for a, i in zip(arrays, inputs)]
     dtype = getattr(model, "compute_dtype", None) or "float32"
     return [tensors.cast_array(a, dtype) for a in arrays]

@@ -83,6 +83,7 @@ class Handler(tensors.TensorHandler):
             "class": f"{klass.__module__}.{klass.__qualname__}",
             "torch_version": str(torch.__version__),
             "multiple_inputs": options.get("multiple_inputs"),
+            tensors.COLUMN_FEATURES: True,
             "pickle_file": None,
             "torchscript_file": None,
             "torchscript": None,
@@ -168,7 +169,7 @@ class Handler(tensors.TensorHandler):
             else:
                 model = model.to(device)
         model.eval()  # loaded for inference: dropout off, batch norm on its running statistics
-        tensors.declare_multiple_inputs(model, {"multiple_inputs": meta.get("multiple_inputs")})
+        tensors.declare_multiple_inputs(model, {"multiple_inputs": meta.get("multiple_inputs")}, meta)
         return model
 
     @classmethod
@@ -181,7 +182,7 @@ class Handler(tensors.TensorHandler):
         with _eval_mode(model), torch.inference_mode():
             fn = model if method == "forward" else getattr(model, method)  # model(...) runs the forward hooks
             result = fn(*inputs, **(params or {}))
-        return tensors.outputs_to_numpy(result, tensor_to_numpy)
+        return tensors.outputs_to_numpy(result, tensor_to_numpy, model)
 
 
 # ------------------------------------------------------------------------------------------------ inputs
@@ -201,8 +202,7 @@ def _arity(model: Any, method: str) -> tensors.Arity | None:
 
 
 def _input_arrays(model: Any, method: str, frame: Any) -> list[np.ndarray]:
-    return tensors.model_inputs(frame, _arity(model, method), tensors.declared_multiple_inputs(model),
-                                f"{type(model).__qualname__}.{method}")
+    return tensors.declared_inputs(model, frame, _arity(model, method), f"{type(model).__qualname__}.{method}")
 
 
 def _param_dtype_device(model: Any) -> tuple[Any, Any]:

@@ -11,7 +11,8 @@ Python methods and attributes are gone. TensorFlow offers no way back to the ori
 model to get the class back. Such a restored object can itself be logged again.
 
 Columns become inputs by the rule in `handlers.tensors`; inputs are cast to the dtypes of the function's
-input signature (else floating inputs to the module's variables' float dtype).
+input signature (else floating inputs to the module's variables' float dtype), and a one-column `[N, 1]`
+input is given as `[N]` where that signature's tensor has one axis.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class Handler(tensors.TensorHandler):
             "dir": SAVED_MODEL_DIR,
             "tensorflow_version": str(tf.__version__),
             "multiple_inputs": options.get("multiple_inputs"),
+            tensors.COLUMN_FEATURES: True,
             "input_specs": traced,
         }
 
@@ -101,7 +103,7 @@ class Handler(tensors.TensorHandler):
         kind, _, index = options["device"].partition(":")
         with tf.device(f"/{'CPU' if kind == 'cpu' else 'GPU'}:{index or 0}"):
             model = tf.saved_model.load(str(Path(path) / meta.get("dir", SAVED_MODEL_DIR)))
-        tensors.declare_multiple_inputs(model, {"multiple_inputs": meta.get("multiple_inputs")})
+        tensors.declare_multiple_inputs(model, {"multiple_inputs": meta.get("multiple_inputs")}, meta)
         return model
 
     @classmethod
@@ -115,7 +117,7 @@ class Handler(tensors.TensorHandler):
             # One trace with a free batch axis serves every batch size (no retrace per row count).
             fn.get_concrete_function(*[_spec(a) for a in arrays])
         result = fn(*args, **(params or {}))
-        return tensors.outputs_to_numpy(result, tensor_to_numpy)
+        return tensors.outputs_to_numpy(result, tensor_to_numpy, model)
 
 
 def _is_keras_model(model: Any) -> bool:
@@ -154,11 +156,11 @@ def _arity(fn: Any) -> tensors.Arity | None:
 
 
 def _input_arrays(model: Any, method: str, fn: Any, frame: Any) -> list[np.ndarray]:
-    arrays = tensors.model_inputs(frame, _arity(fn), tensors.declared_multiple_inputs(model),
-                                  f"{type(model).__qualname__}.{method}")
+    arrays = tensors.declared_inputs(model, frame, _arity(fn), f"{type(model).__qualname__}.{method}")
     signatures = [s for s in (_input_signatures(fn) or []) if len(s) == len(arrays)]
     if signatures:  # the function says which dtypes it takes
-        return [tensors.cast_array(a, getattr(s, "dtype", None) and s.dtype.as_numpy_dtype, floating_only=False)
+        return [tensors.cast_array(tensors.fit_rank(a, getattr(s, "shape", None)),
+                                   getattr(s, "dtype", None) and s.dtype.as_numpy_dtype, floating_only=False)
                 for a, s in zip(arrays, signatures[0])]
     dtype = _variable_float_dtype(model)
     return [tensors.cast_array(a, dtype) for a in arrays]

@@ -14,9 +14,11 @@ def to_pandas(data: Any, *, prefix: str = "input_feature") -> pd.DataFrame:
     """A DataFrame for any supported data; a DataFrame is returned as is (same object, no copy).
 
     Series → one column (its str name, else `<prefix>_0`); numpy 1-D → one column, 2-D → one per column,
-    N-D → one per axis-1 index holding arrays; a tensor (torch, TensorFlow, ...) → one column, each row of a
-    tensor with more than one axis an array; a list of tensors → one such column per tensor (the inputs of
-    a multi-input model); list of scalars / list of rows / list of dicts; dict of columns. Columns without a str name become `<prefix>_<position>`.
+    N-D → one per axis-1 index holding arrays; a tensor (torch, TensorFlow, ...) → as its numpy array; a list
+    of tensors or numpy arrays → one column per array, each row of an array with more than one axis an array
+    (the inputs of a multi-input model, the outputs of a multi-output one), as Snowflake's sequence handlers
+    read them; list of scalars / list of rows / list of dicts; dict of columns. Columns without a str name
+    become `<prefix>_<position>`.
     """
     return to_frame(data, prefix, InvalidArgumentError)[0]
 
@@ -52,9 +54,11 @@ def to_frame(data: Any, prefix: str, err: type[Exception]) -> tuple[pd.DataFrame
                 "of the same length, e.g. {'x': [1.0, 2.0], 'y': [3.0, 4.0]}."
             ) from None
         return _name_columns(df, prefix)
-    if is_tensor(data):  # one input: one column, as Snowflake (rows of an N-D tensor are arrays)
-        return _tensors_to_pandas([data], prefix, err), False
-    if isinstance(data, (list, tuple)) and data and all(is_tensor(v) for v in data):
+    if is_tensor(data):  # read as its numpy array is, as Snowflake's infer_signature does: [N, k] → k columns
+        return _numpy_to_pandas(tensor_to_numpy(data), prefix, err), False
+    if isinstance(data, (list, tuple)) and data and all(
+        is_tensor(v) or (isinstance(v, np.ndarray) and v.ndim) for v in data
+    ):  # a sequence of arrays (a multi-input sample, a multi-output result): one column per array
         return _tensors_to_pandas(list(data), prefix, err), False
     if isinstance(data, (list, tuple)):
         return _list_to_pandas(list(data), prefix, err)
@@ -88,11 +92,6 @@ def _list_to_pandas(data: list, prefix: str, err: type[Exception]) -> tuple[pd.D
     present = [v for v in data if v is not None]
     if present and all(isinstance(v, dict) for v in present):
         return _name_columns(pd.DataFrame.from_records([{} if v is None else v for v in data]), prefix)
-    if present and all(isinstance(v, np.ndarray) and v.ndim >= 2 for v in present) and len(present) == len(data):
-        try:
-            return _numpy_to_pandas(np.stack(data), prefix, err), False
-        except ValueError:
-            pass
     row_like = [isinstance(v, (list, tuple, np.ndarray)) for v in data]
     if all(row_like):
         lengths = {len(v) for v in data}
@@ -135,7 +134,8 @@ def _tensors_to_pandas(tensors: list, prefix: str, err: type[Exception]) -> pd.D
     arrays = [tensor_to_numpy(t) for t in tensors]
     if any(a.ndim == 0 for a in arrays) or len({len(a) for a in arrays}) > 1:
         raise err(
-            f"The tensors of a multi-input sample must each have a first (batch) axis of the same length; got "
-            f"shapes {[tuple(a.shape) for a in arrays]}."
+            f"A list of tensors or arrays is read as one column per array (the inputs of a multi-input model), so "
+            f"each needs a first (batch) axis of the same length; got shapes {[tuple(a.shape) for a in arrays]}. "
+            "To pass rows, give a 2-D array or a list of lists instead."
         )
     return pd.DataFrame({f"{prefix}_{i}": (a if a.ndim == 1 else list(a)) for i, a in enumerate(arrays)})

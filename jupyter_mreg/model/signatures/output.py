@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from jupyter_mreg.errors import SignatureError
-from jupyter_mreg.model.signatures.frames import to_frame
+from jupyter_mreg.model.signatures.frames import is_tensor, tensor_to_numpy, to_frame
 from jupyter_mreg.model.signatures.messages import listing
 from jupyter_mreg.model.signatures.specs import ModelSignature
 
@@ -23,7 +23,8 @@ def format_output(
 ) -> pd.DataFrame:
     """A method's raw result as a DataFrame named by the signature's outputs (zero-copy where possible).
 
-    numpy 1-D → one column, 2-D → one per output; a single output with a shape takes one array per row.
+    numpy (or a tensor) 1-D → one column, 2-D → one per output; a single output with a shape takes one array per
+    row; a list of arrays (a multi-output model) → one output per array.
     A DataFrame with the output names (any case, any order) is selected by name; otherwise a frame of the
     right width is renamed by position. Raises SignatureError for a width mismatch or, when `n_rows` is
     given (FUNCTION methods), a different row count.
@@ -36,6 +37,8 @@ def format_output(
     if result is None:
         raise SignatureError(f"{where} returned None, but its signature declares the outputs {listing(names)}. {fix}")
 
+    if is_tensor(result):  # a custom model may return a torch / TensorFlow tensor: read it as its array
+        result = tensor_to_numpy(result)
     single_tensor = len(outputs) == 1 and outputs[0].shape is not None
     if isinstance(result, np.ndarray) and result.ndim == 1 and len(names) == 1 and result.dtype.kind in "biuf":
         # One output, one number per row (`predict` of most models): the frame the general path below builds
@@ -43,11 +46,6 @@ def format_output(
         df = pd.DataFrame(result.reshape(-1, 1), columns=_labels(tuple(names)).view(), copy=False)
     elif isinstance(result, np.ndarray) and result.ndim >= 2 and single_tensor:
         df = pd.DataFrame({names[0]: list(result)})
-    elif isinstance(result, (list, tuple)) and n_rows is not None and len(result) == len(names) != n_rows and all(
-        isinstance(a, np.ndarray) and a.ndim >= 1 and len(a) == n_rows for a in result
-    ):
-        # Multi-output frameworks return one array per output.
-        df = pd.DataFrame({n: (a if a.ndim == 1 else list(a)) for n, a in zip(names, result)}, copy=False)
     elif isinstance(result, pd.DataFrame):
         df = result
     elif isinstance(result, pd.Series):

@@ -10,7 +10,7 @@ import pandas as pd
 from jupyter_mreg.errors import DataValidationError, InvalidArgumentError
 from jupyter_mreg.model.signatures.coerce import coerce_param
 from jupyter_mreg.model.signatures.column_checks import ValidationContext, check_array, check_scalar
-from jupyter_mreg.model.signatures.frames import to_frame
+from jupyter_mreg.model.signatures.frames import is_tensor, to_frame
 from jupyter_mreg.model.signatures.messages import listing
 from jupyter_mreg.model.signatures.specs import (FeatureGroupSpec, FeatureSpec, ModelSignature, ParamGroupSpec,
                                                  ParamSpec)
@@ -145,10 +145,20 @@ def validate_input(
     extra columns dropped. Nullable numeric columns are handed on as numpy (float64 + NaN when they hold
     nulls). `strict=True` adds range checks (integer widths, float32). Raises DataValidationError.
     """
-    df, named = to_frame(data, "input_feature", DataValidationError)
+    df, named = to_frame(_as_recorded(data, signature.inputs), "input_feature", DataValidationError)
     if named and not strict and _fits_as_is(df, signature.inputs):
         return df
     return _validate_frame(df, named, signature, strict, function_name)
+
+
+def _as_recorded(data: Any, features: list) -> Any:
+    """A lone tensor or array as the one shaped feature a signature records for it: signatures inferred before
+    a tensor `[N, k]` became k scalar features (and `signatures=` written that way) take it as one column."""
+    if (len(features) == 1 and isinstance(features[0], FeatureSpec) and features[0].shape is not None
+            and (is_tensor(data) or (isinstance(data, np.ndarray) and not data.dtype.names))
+            and len(data.shape) == len(features[0].shape) + 1):
+        return [data]
+    return data
 
 
 def _fits_as_is(df: pd.DataFrame, features: list) -> bool:
