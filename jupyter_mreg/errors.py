@@ -70,3 +70,8 @@ class StorageError(MregError):
 class ReadOnlyError(StorageError):
     """A write was attempted on a registry opened read-only (a read-only mount, a folder without write
     permission, or `Session` config `read_only=True`)."""
+
+
+class NotSupportedError(MregError, NotImplementedError):
+    """The model's framework does not offer what was asked (explainability of a custom model); Snowflake
+    raises NotImplementedError here."""

@@ -49,7 +49,8 @@ def test_packages_import_only_lower_layers():
 
 
 def test_import_is_light():
-    code = ("import sys, jupyter_mreg; heavy = [m for m in ('pandas', 'sqlalchemy', 'sklearn', 'numpy', 'yaml') "
+    code = ("import sys, jupyter_mreg; heavy = [m for m in "
+            "('pandas', 'sqlalchemy', 'sklearn', 'numpy', 'yaml', 'shap') "
             "if m in sys.modules]; print(heavy)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -7,11 +7,13 @@ partitioned TABLE_FUNCTION is called once per partition and returns its outputs 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
 
 from jupyter_mreg.errors import InferenceError, InvalidArgumentError, MregError, NotFoundError
+from jupyter_mreg.model import explain
 from jupyter_mreg.model import model_signature as ms
 from jupyter_mreg.model.handlers import get_handler
 
@@ -47,10 +49,12 @@ def select_method(methods: Sequence[MethodInfo], function_name: str | None, wher
 
 
 def run_method(model: Any, model_type: str, method: MethodInfo, data: Any, *, partition_column: str | None = None,
-               strict_input_validation: bool = False, params: dict | None = None, where: str = "") -> pd.DataFrame:
+               strict_input_validation: bool = False, params: dict | None = None, where: str = "",
+               package: Path | None = None) -> pd.DataFrame:
     """Call `method` (one of the manifest's methods) of the loaded `model` on `data`; a pandas DataFrame out.
 
-    `where` names the version in error messages, e.g. `MYDB.ML.M version V1`.
+    `where` names the version in error messages, e.g. `MYDB.ML.M version V1`. `package` is the version's
+    unpacked folder, for the files a generated method reads (explain's background data).
     """
     handler = get_handler(model_type)
     signature = ms.ModelSignature.from_dict(method.signature)
@@ -63,7 +67,7 @@ def run_method(model: Any, model_type: str, method: MethodInfo, data: Any, *, pa
     is_function = method.function_type == "FUNCTION"
     if is_function and len(frame) == 0:  # many models refuse 0 rows; the answer is known
         return pd.DataFrame({f.name: pd.Series([], dtype=f.as_dtype()) for f in signature.outputs}, index=frame.index)
-    raw = _invoke(handler, model, method, frame, call_params, where)
+    raw = _invoke(handler, model, method, frame, call_params, where, package)
     out = ms.format_output(raw, signature, n_rows=len(frame) if is_function else None)
     if is_function and isinstance(data, pd.DataFrame) and not out.index.equals(data.index):
         out.index = data.index  # same rows, same order: keep the caller's index so results join back
@@ -98,9 +102,13 @@ def _run_partitioned(handler, model, method, signature, data, partition_column, 
     return pd.concat(pieces, ignore_index=True)
 
 
-def _invoke(handler: Any, model: Any, method: MethodInfo, frame: pd.DataFrame, params: dict, where: str) -> Any:
-    """The handler's call, with a failure of the model's own code reported as an `InferenceError`."""
+def _invoke(handler: Any, model: Any, method: MethodInfo, frame: pd.DataFrame, params: dict, where: str,
+            package: Path | None = None) -> Any:
+    """The handler's call (or the generated explain's), with a failure of the model's own code reported as an
+    `InferenceError`."""
     try:
+        if method.explain is not None:
+            return explain.run(handler, model, frame, method.explain, package)
         return handler.invoke(model, method.target_method, frame, params)
     except MregError:
         raise

@@ -82,12 +82,16 @@ def load_version(session: Any, key: tuple, files: Callable[[], dict[str, tuple[s
     return obj
 
 
-def _unpack_and_load(session: Any, key: tuple, files: Callable, manifest: Manifest, options: dict | None,
-                     load_package: Callable) -> Any:
-
+def version_folder(session: Any, key: tuple) -> Path:
+    """Where this process unpacks the version `key` to load it; it stays while the process runs."""
     # One folder per version and process: objects loaded from it may keep reading it (code paths, lazily
     # loaded weights), so it stays while it is intact, and another kernel may be using its own copy.
-    folder = session.cache_dir / f"{'-'.join(str(k) for k in key)}-p{os.getpid()}"
+    return session.cache_dir / f"{'-'.join(str(k) for k in key)}-p{os.getpid()}"
+
+
+def _unpack_and_load(session: Any, key: tuple, files: Callable, manifest: Manifest, options: dict | None,
+                     load_package: Callable) -> Any:
+    folder = version_folder(session, key)
     listing = files()
     if folder.exists() and not _intact(folder, listing):
         stale = folder.with_name(f".stale-{uuid.uuid4().hex}")  # changed on disk: replace it

@@ -139,18 +139,19 @@ class ModelVersion:
         with self._session.catalog.read() as conn:
             return q.version_files(conn, version_id)
 
-    def _load(self, *, force: bool, options: dict | None, use_cache: bool) -> Any:
+    def _load(self, *, force: bool, options: dict | None, use_cache: bool) -> tuple[Any, tuple]:
+        """The loaded object and the version's key (its folder's name in the load cache)."""
         row = self._row(with_manifest=self._manifest is None)
         if self._manifest is None:  # from the same row: one catalog read for the whole load
             self._keep_manifest(row)
         key = (row.id, row.created_on.strftime("%Y%m%d%H%M%S%f"))
         return loading.load_version(self._session, key, lambda: self._files(row.id), self.manifest,
-                                    what=self._what(), force=force, options=options, use_cache=use_cache)
+                                    what=self._what(), force=force, options=options, use_cache=use_cache), key
 
     def load(self, *, force: bool = False, options: dict | None = None) -> Any:
         """The original Python object. Refuses when the environment differs from the recorded one, listing
         the differences, unless `force=True`. Loading unpickles code: only load from registries you trust."""
-        return self._load(force=force, options=options, use_cache=False)
+        return self._load(force=force, options=options, use_cache=False)[0]
 
     def run(self, X: Any, *, function_name: str | None = None, partition_column: str | None = None,
             strict_input_validation: bool = False, params: dict | None = None) -> pd.DataFrame:
@@ -159,9 +160,10 @@ class ModelVersion:
         value of `partition_column` (its outputs plus that column), or without it once on the whole input."""
         where = f"{self._qn} version {self._version}"
         method = runner.select_method(self.manifest.methods, function_name, where)
-        model = self._load(force=False, options=None, use_cache=True)
+        model, key = self._load(force=False, options=None, use_cache=True)
         return runner.run_method(model, self.manifest.model_type, method, X, partition_column=partition_column,
-                                 strict_input_validation=strict_input_validation, params=params, where=where)
+                                 strict_input_validation=strict_input_validation, params=params, where=where,
+                                 package=loading.version_folder(self._session, key))
 
     def export(self, target_path: str | os.PathLike) -> None:
         """Copy the version's files (verified) into `target_path`, which must be empty or not exist."""

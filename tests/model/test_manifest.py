@@ -116,11 +116,11 @@ def test_unknown_keys_are_kept(tmp_path):
     newer = json.loads(json.dumps(MANIFEST_1_0))
     newer["manifest_version"] = "1.4"  # a newer minor release, which added fields
     newer["lineage"] = {"dataset": "churn@3"}
-    newer["methods"][0]["explain"] = {"kind": "shap"}
+    newer["methods"][0]["resource_hint"] = {"gpu": 1}
 
     manifest = Manifest.from_dict(newer)
     assert manifest.extra == {"lineage": {"dataset": "churn@3"}}
-    assert manifest.methods[0].extra == {"explain": {"kind": "shap"}}
+    assert manifest.methods[0].extra == {"resource_hint": {"gpu": 1}}
     assert manifest.to_dict() == newer
     write_manifest(tmp_path, manifest)
     assert read_manifest(tmp_path).to_dict() == newer

@@ -44,6 +44,10 @@ class ModelHandler:
     default_target_methods: ClassVar[tuple[str, ...]] = ()
     extra_options: ClassVar[frozenset[str]] = frozenset()  # log option keys this handler understands
     load_options: ClassVar[frozenset[str]] = frozenset()  # `load(options=...)` keys beyond device/use_gpu
+    # Explainability (`model/explain.py`): the methods whose inputs `explain` takes, the first one logged wins
+    # (Snowflake's order); empty when this framework cannot be explained.
+    explain_methods: ClassVar[tuple[str, ...]] = ()
+    explain_needs_background: ClassVar[bool] = False  # explanations compare with sample_input_data (kept)
 
     @classmethod
     def can_handle(cls, model: Any) -> bool:
@@ -118,6 +122,19 @@ class ModelHandler:
     def invoke(cls, model: Any, method: str, data: Any, params: dict) -> Any:
         """Call `method` on a validated pandas DataFrame; the result is formatted by the caller."""
         return getattr(model, method)(data, **params)
+
+    @classmethod
+    def explained_features(cls, model: Any, names: list[str]) -> list[str]:
+        """The features `explanations` gives values for, from the explained method's input names (a
+        pipeline's transformed features); asked only of handlers with `explain_methods`."""
+        return names
+
+    @classmethod
+    def explanations(cls, model: Any, data: Any, background: Any) -> Any:
+        """SHAP values of `model` on the validated DataFrame `data`, (rows, features) or (rows, features,
+        classes), by `explain.tree_shap` or `explain.model_shap`. `background` is the stored sample when
+        `explain_needs_background`, else None."""
+        raise NotImplementedError
 
 
 def has_method(model: Any, method: str) -> bool:

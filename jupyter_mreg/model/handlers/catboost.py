@@ -42,6 +42,7 @@ class Handler(ModelHandler):
     name: ClassVar[str] = "catboost"
     default_target_methods: ClassVar[tuple[str, ...]] = ("predict", "predict_proba")
     extra_options: ClassVar[frozenset[str]] = frozenset({"use_gpu", "cuda_version"})
+    explain_methods: ClassVar[tuple[str, ...]] = ("predict", "predict_proba")
 
     @classmethod
     def can_handle(cls, model: Any) -> bool:
@@ -113,14 +114,24 @@ class Handler(ModelHandler):
 
     @classmethod
     def invoke(cls, model: Any, method: str, data: Any, params: dict) -> Any:
-        import pandas as pd
+        return getattr(model, method)(_as_trained(model, data), **(params or {}))
 
-        frame = data
-        if isinstance(frame, pd.DataFrame):
-            names = list(model.feature_names_ or [])
-            if names and list(frame.columns) != names and set(names) <= set(frame.columns):
-                frame = frame[names]
-        return getattr(model, method)(frame, **(params or {}))
+    @classmethod
+    def explanations(cls, model: Any, data: Any, background: Any) -> Any:
+        from jupyter_mreg.model import explain
+
+        return explain.tree_shap(model, _as_trained(model, data))
+
+
+def _as_trained(model: Any, frame: Any) -> Any:
+    """The frame's columns in the order the model was trained on (CatBoost matches them by position)."""
+    import pandas as pd
+
+    if isinstance(frame, pd.DataFrame):
+        names = list(model.feature_names_ or [])
+        if names and list(frame.columns) != names and set(names) <= set(frame.columns):
+            return frame[names]
+    return frame
 
 
 def _place(model: Any, device: str) -> None:

@@ -46,6 +46,7 @@ class Handler(ModelHandler):
     name: ClassVar[str] = "lightgbm"
     default_target_methods: ClassVar[tuple[str, ...]] = ("predict", "predict_proba")
     extra_options: ClassVar[frozenset[str]] = frozenset({"use_gpu"})
+    explain_methods: ClassVar[tuple[str, ...]] = ("predict", "predict_proba")
 
     @classmethod
     def can_handle(cls, model: Any) -> bool:
@@ -155,6 +156,12 @@ class Handler(ModelHandler):
 
         booster = model if isinstance(model, lightgbm.Booster) else model.booster_
         return getattr(model, method)(_as_trained(booster, data), **(params or {}))
+
+    @classmethod
+    def explanations(cls, model: Any, data: Any, background: Any) -> Any:
+        from jupyter_mreg.model import explain
+
+        return explain.tree_shap(model, _as_trained(_booster_or_none(model), data))
 
 
 def _booster_or_none(model: Any) -> Any:

@@ -31,6 +31,9 @@ class Handler(ModelHandler):
         "score_samples",
     )
     extra_options: ClassVar[frozenset[str]] = frozenset()
+    # predict_proba first: it explains every class of a classifier.
+    explain_methods: ClassVar[tuple[str, ...]] = ("predict_proba", "predict", "predict_log_proba")
+    explain_needs_background: ClassVar[bool] = True
 
     @classmethod
     def can_handle(cls, model: Any) -> bool:
@@ -114,6 +117,22 @@ class Handler(ModelHandler):
     def invoke(cls, model: Any, method: str, data: Any, params: dict) -> Any:
         return getattr(model, method)(_as_fitted_input(model, data), **(params or {}))
 
+    @classmethod
+    def explained_features(cls, model: Any, names: list[str]) -> list[str]:
+        for _, step in _leading_steps(model):  # a pipeline's final step sees the features its transforms make
+            names = [str(n) for n in step.get_feature_names_out(names)]
+        return names
+
+    @classmethod
+    def explanations(cls, model: Any, data: Any, background: Any) -> Any:
+        from jupyter_mreg.model import explain
+
+        predictor = _final_estimator(model)
+        if predictor is None:
+            raise ValueError("the pipeline's final step is 'passthrough': there is no estimator to explain")
+        return explain.model_shap(predictor, _final_input(model, predictor, data),
+                                  _final_input(model, predictor, background), cls.explain_methods)
+
 
 def _final_estimator(model: Any) -> Any:
     """The step that decides what a (possibly nested) pipeline predicts; None for `"passthrough"`."""
@@ -126,6 +145,31 @@ def _final_estimator(model: Any) -> Any:
     if model is None or isinstance(model, str):
         return None
     return model
+
+
+def _leading_steps(model: Any) -> list[tuple[str, Any]]:
+    """The transforming steps of a pipeline, before its final estimator ("passthrough" ones left out); none
+    for a plain estimator."""
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(model, Pipeline):
+        return []
+    return [(name, step) for name, step in model.steps[:-1] if step is not None and step != "passthrough"]
+
+
+def _final_input(model: Any, predictor: Any, data: Any) -> Any:
+    """`data` as the pipeline's final estimator `predictor` receives it: through the transforming steps,
+    dense, in the form the estimator was fitted on."""
+    import pandas as pd
+
+    steps = _leading_steps(model)
+    if not steps:
+        return _as_fitted_input(model, data)
+    for _, step in steps:
+        data = step.transform(data)
+    if hasattr(data, "toarray"):  # a sparse matrix (one-hot encoding): shap explains dense arrays
+        data = data.toarray()
+    return _as_fitted_input(predictor, data if isinstance(data, pd.DataFrame) else pd.DataFrame(data))
 
 
 def _collect_modules(obj: Any, found: list[str], seen: set[int], depth: int) -> None:

@@ -36,6 +36,7 @@ class Handler(ModelHandler):
     name: ClassVar[str] = "xgboost"
     default_target_methods: ClassVar[tuple[str, ...]] = ("predict", "predict_proba")
     extra_options: ClassVar[frozenset[str]] = frozenset({"use_gpu", "cuda_version"})
+    explain_methods: ClassVar[tuple[str, ...]] = ("predict", "predict_proba")
 
     @classmethod
     def can_handle(cls, model: Any) -> bool:
@@ -135,6 +136,12 @@ class Handler(ModelHandler):
         if isinstance(model, xgboost.Booster) and method == "predict":
             return model.predict(xgboost.DMatrix(frame, enable_categorical=True), **(params or {}))
         return getattr(model, method)(frame, **(params or {}))
+
+    @classmethod
+    def explanations(cls, model: Any, data: Any, background: Any) -> Any:
+        from jupyter_mreg.model import explain
+
+        return explain.tree_shap(model, _as_trained(_booster_or_none(model), data))
 
 
 def _booster_or_none(model: Any) -> Any:

@@ -44,10 +44,13 @@ class MethodInfo:
     is_partitioned: bool = False
     volatility: str | None = None
     max_batch_size: int | None = None
+    # Set on the `explain` method jupyter_mreg generates (`model/explain.py`): what it explains and how. A
+    # model's own method named explain has none; releases without explainability keep it in `extra`.
+    explain: dict | None = None
     extra: dict = field(default_factory=dict)  # keys this release does not know, written back unchanged
 
     _KEYS = ("name", "target_method", "function_type", "is_partitioned", "volatility", "signature",
-             "max_batch_size")
+             "max_batch_size", "explain")
 
     @classmethod
     def from_dict(cls, d: Any, source: str = "manifest") -> MethodInfo:
@@ -60,10 +63,13 @@ class MethodInfo:
         signature = d.get("signature")
         if not isinstance(signature, dict):
             raise _not_a_manifest(source, f"method {d['name']} has no `signature` mapping (found {signature!r})")
+        if not isinstance(d.get("explain", {}), dict):
+            raise _not_a_manifest(source, f"method {d['name']} has an `explain` that is not a mapping "
+                                          f"({d['explain']!r})")
         return cls(
             name=d["name"], target_method=d["target_method"], signature=signature,
             function_type=d.get("function_type") or "FUNCTION", is_partitioned=bool(d.get("is_partitioned", False)),
-            volatility=d.get("volatility"), max_batch_size=d.get("max_batch_size"),
+            volatility=d.get("volatility"), max_batch_size=d.get("max_batch_size"), explain=d.get("explain"),
             extra={k: v for k, v in d.items() if k not in cls._KEYS},
         )
 
@@ -76,6 +82,8 @@ class MethodInfo:
         out["signature"] = copy.deepcopy(self.signature)
         if self.max_batch_size is not None:
             out["max_batch_size"] = self.max_batch_size
+        if self.explain is not None:
+            out["explain"] = copy.deepcopy(self.explain)
         out.update(copy.deepcopy(self.extra))
         return out
 

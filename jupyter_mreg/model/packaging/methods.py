@@ -83,9 +83,11 @@ def function_name(method: str, case_sensitive: bool = False) -> str:
     return '"' + method.replace('"', '""') + '"'
 
 
-def method_entries(model: Any, handler: type, methods: list[str], sigs: dict, options: dict) -> list[MethodInfo]:
+def method_entries(model: Any, handler: type, methods: list[str], sigs: dict, options: dict,
+                   explain: dict | None = None) -> list[MethodInfo]:
     """The manifest's `methods` list: one entry per method, the per-method options over the common ones over
-    the handler's `function_info`."""
+    the handler's `function_info`. `explain` is the record of the generated method `explain` when there is one
+    (a TABLE_FUNCTION by default, as in Snowflake)."""
     method_options = options.get("method_options") or {}
     unknown = [m for m in method_options if m not in methods]
     if unknown:
@@ -98,7 +100,8 @@ def method_entries(model: Any, handler: type, methods: list[str], sigs: dict, op
     names: dict[str, str] = {}
     for method in methods:
         mo = method_options.get(method, {})
-        info = handler.function_info(model, method) or {}
+        generated = explain if method == "explain" else None
+        info = {"function_type": "TABLE_FUNCTION"} if generated else (handler.function_info(model, method) or {})
         ftype = mo.get("function_type") or options.get("function_type") or info.get("function_type") or "FUNCTION"
         ftype = function_type(ftype, f"function type of {method!r}")
         partitioned = bool(info.get("is_partitioned", False))
@@ -117,7 +120,7 @@ def method_entries(model: Any, handler: type, methods: list[str], sigs: dict, op
             name=name, target_method=method, function_type=ftype, is_partitioned=partitioned,
             volatility=mo.get("volatility") or options.get("volatility") or default_volatility,
             signature=plain(sigs[method].to_dict()),
-            max_batch_size=int(max_batch_size) if max_batch_size is not None else None,
+            max_batch_size=int(max_batch_size) if max_batch_size is not None else None, explain=generated,
         ))
     return entries
 

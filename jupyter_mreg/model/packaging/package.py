@@ -18,12 +18,11 @@ from __future__ import annotations
 import os
 import shutil
 import types
-import warnings
 from pathlib import Path
 from typing import Any
 
 from jupyter_mreg.errors import EnvironmentMismatchError, InvalidArgumentError, MregError, SignatureError
-from jupyter_mreg.model import environment
+from jupyter_mreg.model import environment, explain
 from jupyter_mreg.model.environment import parse_requirement
 from jupyter_mreg.model.handlers import find_handler, get_handler
 from jupyter_mreg.model.packaging.devices import resolve_load_options
@@ -98,18 +97,16 @@ def save_package(
             f"({handler.name}): pass sample_input_data=<a few rows of the input>, or signatures={{method: "
             "ModelSignature}." + (f" {hint}" if (hint := handler.missing_signature_hint(model)) else ""))
 
-    entries = method_entries(model, handler, methods, sigs, options)
     final_task = resolve_task(handler.infer_task(model), task)
-    platforms = resolve_target_platforms(target_platforms, entries)
-    if options.get("enable_explainability"):
-        warnings.warn(
-            "enable_explainability=True is not supported by jupyter_mreg yet: no `explain` method is created.",
-            UserWarning,
-            stacklevel=2,
-        )
+    explain_plan = explain.plan(model, handler, sigs, sample_input_data, final_task, options)
+    if explain_plan is not None:
+        methods, sigs = [*methods, explain.EXPLAIN], {**sigs, explain.EXPLAIN: explain_plan.signature}
+    entries = method_entries(model, handler, methods, sigs, options, explain_plan and explain_plan.spec)
+    # As Snowflake: the generated explain, a table function, does not make the warehouse the only default platform.
+    platforms = resolve_target_platforms(target_platforms, [e for e in entries if e.explain is None])
 
     env = environment.capture(
-        handler.modules(model),
+        handler.modules(model) + (["shap"] if explain_plan is not None else []),
         conda_dependencies=conda_dependencies,
         pip_requirements=_with_declared(pip_requirements, handler.declared_requirements(model, options)),
         python_version=python_version,
@@ -127,6 +124,8 @@ def save_package(
         save_options["_sample_input_data"] = sample_input_data
         with pickled_by_value(by_value):
             handler_meta = handler.save(model, model_dir, save_options)
+        if explain_plan is not None:
+            explain.write_background(root, explain_plan)
         env_dir = root / ENV_DIR
         env_dir.mkdir()
         (env_dir / "requirements.txt").write_text(environment.requirements_txt(env), encoding="utf-8")
