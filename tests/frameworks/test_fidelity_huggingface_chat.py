@@ -24,16 +24,6 @@ SETTINGS = ["temperature", "max_completion_tokens", "stop", "n", "stream", "top_
             "presence_penalty"]
 
 
-@pytest.fixture
-def reg(tmp_path):
-    from jupyter_mreg import Session
-    from jupyter_mreg.registry import Registry
-
-    session = Session.builder.configs({"home": str(tmp_path / "home")}).create()
-    yield Registry(session=session, database_name="MYDB", schema_name="ML")
-    session.close()
-
-
 def _chat_pipeline(template: str | None = TEMPLATE):
     pipe = tt.text_generation()
     pipe.tokenizer.chat_template = template

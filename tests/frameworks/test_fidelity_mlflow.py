@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-mlflow = pytest.importorskip("mlflow", reason="the mlflow extra is not installed: pip install jupyter_mreg[mlflow]")
+pytest.importorskip("mlflow", reason="the mlflow extra is not installed: pip install jupyter_mreg[mlflow]")
 
 import mlflow.pyfunc  # noqa: E402
 import mlflow.sklearn  # noqa: E402
@@ -25,16 +25,6 @@ X = pd.DataFrame({"x": [0.1, 0.6, 0.9]})
 @pytest.fixture(autouse=True)
 def no_telemetry(monkeypatch):
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")  # no network here
-
-
-@pytest.fixture
-def reg(tmp_path):
-    from jupyter_mreg import Session
-    from jupyter_mreg.registry import Registry
-
-    session = Session.builder.configs({"home": str(tmp_path / "home")}).create()
-    yield Registry(session=session, database_name="MYDB", schema_name="ML")
-    session.close()
 
 
 def _threshold_model():

@@ -15,16 +15,6 @@ from jupyter_mreg.errors import MregError, SignatureError, UnsupportedModelError
 from jupyter_mreg.model.model_signature import DataType, FeatureSpec, ModelSignature, ParamSpec  # noqa: E402
 
 
-@pytest.fixture
-def reg(tmp_path):
-    from jupyter_mreg import Session
-    from jupyter_mreg.registry import Registry
-
-    session = Session.builder.configs({"home": str(tmp_path / "home")}).create()
-    yield Registry(session=session, database_name="MYDB", schema_name="ML")
-    session.close()
-
-
 class CachesMask(torch.nn.Module):
     """Builds a tensor on its first call and keeps it: under inference_mode it would be an inference tensor."""
 
