@@ -38,6 +38,7 @@ def _messages(content: FeatureSpec | FeatureGroupSpec) -> FeatureGroupSpec:
 _SETTINGS = (("temperature", _D, 1.0, None), ("max_completion_tokens", DataType.INT64, 250, None),
              ("stop", _S, [], (-1,)), ("n", DataType.INT32, 1, None), ("stream", DataType.BOOL, False, None),
              ("top_p", _D, 1.0, None), ("frequency_penalty", _D, 0.0, None), ("presence_penalty", _D, 0.0, None))
+SETTING_NAMES = tuple(name for name, *_ in _SETTINGS)
 
 _OUTPUTS = [
     FeatureSpec("id", _S),

@@ -23,13 +23,9 @@ import pandas as pd
 _DEFAULT_MAX_TOKENS = 1024  # Snowflake's, when max_completion_tokens is not given
 
 
-SETTINGS = ("temperature", "max_completion_tokens", "stop", "n", "stream", "top_p", "frequency_penalty",
-            "presence_penalty")  # as params, or as input columns in the signatures without params
-
-
 def chat_completions(pipe: Any, conversations: list, settings: list[dict]) -> pd.DataFrame:
     """One chat completion per conversation (a list of message dicts, plain Python values), generated with
-    that row's settings (a dict of some of `SETTINGS`)."""
+    that row's settings (a dict of some of `openai_signatures.SETTING_NAMES`)."""
     rows = [_completion(pipe, messages, row) for messages, row in zip(conversations, settings)]
     return pd.DataFrame.from_records(rows, columns=["id", "object", "created", "model", "choices", "usage"])
 

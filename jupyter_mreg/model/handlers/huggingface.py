@@ -496,7 +496,7 @@ def _call_text_generation(call: Callable, pipe: Any, frame: Any, kwargs: dict) -
     """Chat completions for a `messages` column (the chat signatures), else text continued per input."""
     if "messages" not in frame.columns:
         return _list_per_text("inputs", "outputs")(call, pipe, frame, kwargs)
-    columns = [c for c in hf_chat.SETTINGS if c in frame.columns]
+    columns = [c for c in openai_signatures.SETTING_NAMES if c in frame.columns]
     # As Snowflake: the settings come from the params when there are any, else from the row's columns.
     settings = [kwargs] * len(frame) if kwargs else [
         {c: v for c, v in zip(columns, row) if not _isna(v)} for row in frame[columns].itertuples(index=False)]
