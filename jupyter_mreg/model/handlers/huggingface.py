@@ -6,6 +6,11 @@ token-classification (ner), fill-mask, feature-extraction, zero-shot-classificat
 transformers 4 (5 removed them), summarization, translation, text2text-generation and question-answering.
 Another task needs `signatures=`. Call options (top_k, max_new_tokens, ...) are the signature's params.
 
+A text-generation pipeline whose tokenizer has a chat template is a chat model, as in Snowflake: its signature
+is `openai_signatures.OPENAI_CHAT_WITH_PARAMS_SIGNATURE` (a `messages` column in, one OpenAI chat completion
+per row out, see `handlers.hf_chat`); one without a template takes text (`inputs`), unless logged with one of
+the chat signatures (its prompt is then the messages as `role: content` lines).
+
 Stored as `save_pretrained` writes it (config, safetensors weights, tokenizer files) under `pipeline/`, plus
 `pipeline_state.pkl`: the arguments the pipeline was built with (`top_k=`, `aggregation_strategy=`, generation
 settings, batch size), which decide what it returns and are not in the model files. Loading rebuilds the model
@@ -21,7 +26,8 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator
 
 from jupyter_mreg.errors import EnvironmentMismatchError, InferenceError, SignatureError
-from jupyter_mreg.model.handlers import pytorch
+from jupyter_mreg.model import openai_signatures
+from jupyter_mreg.model.handlers import hf_chat, pytorch
 from jupyter_mreg.model.handlers.base import ModelHandler
 from jupyter_mreg.model.signatures.specs import FeatureGroupSpec, FeatureSpec, ModelSignature, ParamSpec
 from jupyter_mreg.model.signatures.types import DataType
@@ -144,6 +150,7 @@ class Handler(ModelHandler):
             "feature_extractor_class": qualname(getattr(model, "feature_extractor", None)),
             "image_processor_class": qualname(getattr(model, "image_processor", None)),
             "dtype": str(getattr(inner, "dtype", "")).replace("torch.", "") or None,
+            "name_or_path": str(getattr(inner, "name_or_path", "") or ""),
             "transformers_version": transformers.__version__,
         }
 
@@ -208,6 +215,8 @@ class Handler(ModelHandler):
             with open(state_file, "rb") as f:
                 pipe.__dict__.update(cloudpickle.load(f))
         pipe.task = meta.get("task", pipe.task)
+        if "name_or_path" in meta:  # the name it was logged with, not the package folder it is read from
+            pipe.model.name_or_path = meta["name_or_path"]
         return pipe
 
     @classmethod
@@ -309,6 +318,8 @@ def _sig_zero_shot(pipe: Any) -> ModelSignature:
 
 
 def _sig_text_generation(pipe: Any) -> ModelSignature:
+    if getattr(getattr(pipe, "tokenizer", None), "chat_template", None):
+        return openai_signatures._OPENAI_CHAT_SIGNATURE_WITH_PARAMS_SPEC
     return ModelSignature(
         inputs=[FeatureSpec("inputs", _S)],
         outputs=[FeatureGroupSpec("outputs", [FeatureSpec("generated_text", _S)], shape=(-1,))],
@@ -481,6 +492,17 @@ def _call_question_answering(call: Callable, pipe: Any, frame: Any, kwargs: dict
     return _records(_per_row(call(question=questions, context=contexts, **kwargs), len(questions), dict), names)
 
 
+def _call_text_generation(call: Callable, pipe: Any, frame: Any, kwargs: dict) -> Any:
+    """Chat completions for a `messages` column (the chat signatures), else text continued per input."""
+    if "messages" not in frame.columns:
+        return _list_per_text("inputs", "outputs")(call, pipe, frame, kwargs)
+    columns = [c for c in openai_signatures.SETTING_NAMES if c in frame.columns]
+    # As Snowflake: the settings come from the params when there are any, else from the row's columns.
+    settings = [kwargs] * len(frame) if kwargs else [
+        {c: v for c, v in zip(columns, row) if not _isna(v)} for row in frame[columns].itertuples(index=False)]
+    return hf_chat.chat_completions(pipe, _native(frame["messages"].tolist()), _native(settings))
+
+
 def _call_generic(call: Callable, pipe: Any, frame: Any, kwargs: dict) -> Any:
     """A task without a known signature (logged with `signatures=`): one column → a list of values, several →
     one dict per row; a list of dicts comes back as their columns."""
@@ -504,7 +526,7 @@ _CALLS: dict[str, Callable] = {
     "fill-mask": _list_per_text("inputs", "outputs"),
     "feature-extraction": _call_feature_extraction,
     "zero-shot-classification": _call_zero_shot,
-    "text-generation": _list_per_text("inputs", "outputs"),
+    "text-generation": _call_text_generation,
     "summarization": _single_text("documents", "summary_text"),
     "translation": _single_text("inputs", "translation_text"),
     "text2text-generation": _single_text("inputs", "generated_text"),

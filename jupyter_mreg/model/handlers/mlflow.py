@@ -3,7 +3,8 @@
 Accepted:
 - a loaded `mlflow.pyfunc.PyFuncModel`. Its folder is fetched again from where it came from (the
   `model_uri` option, else `models:/<model_id>` or `runs:/<run_id>/<path>` in the tracking store configured
-  now), or, when none of those can be read, re-saved with its flavor's `save_model`;
+  now), or, when none of those can be read, re-saved with its flavor's `save_model` in the serialization
+  format it was saved with (`serialization_format="cloudpickle"` stays cloudpickle);
 - a model given by reference, which is never loaded at log time (snowflake-ml-python #101, "Runtime-
   independent registration of MLflow models"): a local folder holding an `MLmodel` file (a `str` or a
   `pathlib.Path`; any folder path given is taken to be one), or a `runs:/...`, `models:/...` or
@@ -12,7 +13,8 @@ Accepted:
 
 The only method is `predict` (MLflow's pyfunc interface). Its signature is the `MLmodel` file's, converted
 (ColSpec types, arrays, objects, TensorSpec, params); a model without one needs `sample_input_data`, and
-is then loaded once to run on it. `load()` returns a `PyFuncModel` (`mlflow.pyfunc.load_model` on the copy).
+is then loaded once to run on it. Params whose value is None are left out of the call, as Snowflake does, so
+MLflow applies the model's own ParamSchema default. `load()` returns a `PyFuncModel` (`mlflow.pyfunc.load_model` on the copy).
 
 Options, as in Snowflake: `model_uri` (where a PyFuncModel's folder is), `ignore_mlflow_dependencies` (by
 default the model's own `requirements.txt`, else the pip part of its `conda.yaml`, becomes the version's
@@ -192,6 +194,9 @@ class Handler(ModelHandler):
         if _reference(model) is not None:  # only while inferring a signature from sample_input_data
             model = _load_reference(model)
         data = _pyfunc_input(model, data)
+        # As Snowflake: a None param is left out, so MLflow applies the ParamSchema default (MLflow itself
+        # passes an explicit None through to the model, whose `float(params[...])` then fails).
+        params = {k: v for k, v in (params or {}).items() if v is not None}
         return model.predict(data, params=params) if params else model.predict(data)
 
 
@@ -398,7 +403,7 @@ def _resave(model: Any, dest: Path) -> Path:
         else:
             flavor = importlib.import_module(loader)
             flavor.save_model(model.get_raw_model(), str(dest), signature=model.metadata.signature,
-                              pip_requirements=pins)
+                              pip_requirements=pins, **_kept_format(model, flavor))
     except Exception as exc:
         raise UnsupportedModelError(
             "Cannot find the files of this loaded PyFuncModel: it has no run or model id that the tracking store "
@@ -406,6 +411,20 @@ def _resave(model: Any, dest: Path) -> Path:
             f"{exc}). Log the folder or URI it was loaded from instead (reg.log_model('<folder>' or "
             "'runs:/<run_id>/<name>', ...)), or pass options={'model_uri': '<that folder or URI>'}.") from exc
     return dest
+
+
+def _kept_format(model: Any, flavor: Any) -> dict:
+    """The serialization the model was saved with (`serialization_format="cloudpickle"`, skops' trusted
+    types), for a flavor whose `save_model` takes it: its newer default (sklearn: skops) may refuse the model."""
+    import inspect
+
+    conf = (model.metadata.flavors or {}).get(flavor.__name__.rsplit(".", 1)[-1]) or {}
+    try:
+        accepted = inspect.signature(flavor.save_model).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {k: conf[k] for k in ("serialization_format", "skops_trusted_types")
+            if conf.get(k) is not None and k in accepted}
 
 
 def _pins(modules: list[str]) -> list[str]:

@@ -13,13 +13,20 @@ An `nn.Module` is stored twice:
 A `torch.jit.ScriptModule` given directly is stored only as TorchScript. `load(options={"torchscript": True})`
 returns the TorchScript module; when the pickled module cannot be loaded because its code is gone, the
 TorchScript module is returned with a warning saying so. Loaded modules are put on `options["device"]` and
-in eval mode. `forward` runs under `torch.inference_mode()` in eval mode, with floating inputs cast to the
-module's parameter dtype; columns become inputs by the rule in `handlers.tensors`. TorchScript is
-deprecated in recent torch but still the only format that runs without the model's Python code.
+in eval mode. `forward` runs under `torch.no_grad()` in eval mode, as in Snowflake (not `inference_mode`: a
+tensor a module caches during a call would then be an inference tensor, which the user's own training or
+in-place updates later refuse), with floating inputs cast to the module's parameter dtype; columns become
+inputs by the rule in `handlers.tensors`. Keyword arguments come from the signature's params.
+
+Refused at `log_model`, as Snowflake refuses them: a `forward` with a required non-tensor argument
+(`def forward(self, x, scale: float)`: a `TypeError`, since only input tensors are passed), and a `forward`
+that returns a dict on the sample (Snowflake's signature inference takes tensors, lists and tuples only).
+TorchScript is deprecated in recent torch but still the only format that runs without the model's Python code.
 """
 
 from __future__ import annotations
 
+import inspect
 import sys
 import warnings
 from contextlib import contextmanager
@@ -28,7 +35,7 @@ from typing import Any, ClassVar, Iterator
 
 import numpy as np
 
-from jupyter_mreg.errors import InvalidArgumentError, UnsupportedModelError
+from jupyter_mreg.errors import InvalidArgumentError, SignatureError, UnsupportedModelError
 from jupyter_mreg.model.handlers import tensors
 from jupyter_mreg.model.environment.local_modules import local_code_modules
 from jupyter_mreg.model.packaging.pickling import pickled_by_value
@@ -89,6 +96,9 @@ class Handler(tensors.TensorHandler):
             "torchscript": None,
             "torchscript_note": None,
         }
+        sample = _sample_arrays(model, options.get("_sample_input_data"), options.get("multiple_inputs"))
+        if sample is not None:
+            _refuse_dict_output(model, sample)
         if isinstance(model, torch.jit.ScriptModule):
             try:
                 with _quiet_jit():
@@ -116,7 +126,6 @@ class Handler(tensors.TensorHandler):
             ) from exc
         meta.update(format="pickle+torchscript", pickle_file=PICKLE_FILE, by_value_modules=by_value)
 
-        sample = _sample_arrays(model, options.get("_sample_input_data"), options.get("multiple_inputs"))
         scripted, how, note = _to_torchscript(model, sample)
         if scripted is not None:
             try:
@@ -174,15 +183,21 @@ class Handler(tensors.TensorHandler):
 
     @classmethod
     def invoke(cls, model: Any, method: str, data: Any, params: dict) -> Any:
-        import torch
-
+        params = params or {}
+        _check_non_tensor_arguments(model, method, params)
         arrays = _input_arrays(model, method, data)
         dtype, device = _param_dtype_device(model)
         inputs = _to_tensors(arrays, dtype, device)
-        with _eval_mode(model), torch.inference_mode():
-            fn = model if method == "forward" else getattr(model, method)  # model(...) runs the forward hooks
-            result = fn(*inputs, **(params or {}))
-        return tensors.outputs_to_numpy(result, tensor_to_numpy, model)
+        return tensors.outputs_to_numpy(_call(model, method, inputs, params), tensor_to_numpy, model)
+
+
+def _call(model: Any, method: str, inputs: list, params: dict) -> Any:
+    """`model.<method>(*inputs, **params)` in eval mode under `torch.no_grad()`, Snowflake's context."""
+    import torch
+
+    with _eval_mode(model), torch.no_grad():
+        fn = model if method == "forward" else getattr(model, method)  # model(...) runs the forward hooks
+        return fn(*inputs, **(params or {}))
 
 
 # ------------------------------------------------------------------------------------------------ inputs
@@ -199,6 +214,57 @@ def _arity(model: Any, method: str) -> tensors.Arity | None:
             required = sum(1 for a in args if not a.has_default_value())
             return required, len(args)
     return tensors.callable_arity(fn)
+
+
+_SCALAR_TYPES = {"int", "float", "bool", "str", "number"}  # as annotations (or TorchScript types) name them
+
+
+def _required_non_tensor(model: Any, method: str) -> list[tuple[str, str]]:
+    """`(name, type)` of the method's required arguments that cannot be an input tensor: keyword-only ones
+    (type "keyword-only"), and positional ones annotated as a Python scalar (`scale: float`). Unannotated
+    ones may be tensors."""
+    import torch
+
+    fn = getattr(model, method)
+    if isinstance(model, torch.jit.ScriptModule):
+        schema = getattr(fn, "schema", None)
+        args = list(schema.arguments)[1:] if schema is not None else []  # [0] is self
+        return [(a.name, "keyword-only" if a.kwarg_only else str(a.type)) for a in args
+                if not a.has_default_value() and (a.kwarg_only or str(a.type).lower() in _SCALAR_TYPES)]
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    found = []
+    for p in parameters:
+        if p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        ann = p.annotation
+        name = ann if isinstance(ann, str) else getattr(ann, "__name__", "")  # `from __future__ import annotations`
+        if p.kind == p.KEYWORD_ONLY:
+            found.append((p.name, "keyword-only"))
+        elif ann is not p.empty and name in _SCALAR_TYPES:
+            found.append((p.name, name))
+    return found
+
+
+def _check_non_tensor_arguments(model: Any, method: str, params: dict) -> None:
+    """A required non-tensor argument not given as a param is a TypeError, as calling the method would
+    raise in Snowflake: it passes only the input tensors."""
+    missing = [(n, t) for n, t in _required_non_tensor(model, method) if n not in params]
+    if not missing:
+        return
+    names = " and ".join(repr(n) for n, _ in missing)
+    plural = "s" if len(missing) > 1 else ""
+    which = "keyword-only" if all(t == "keyword-only" for _, t in missing) else "positional"
+    first = missing[0][0]
+    raise UnsupportedModelError(  # Python's own TypeError wording, as Snowflake shows it, then the fix
+        f"{type(model).__qualname__}.{method}() missing {len(missing)} required {which} argument{plural}: "
+        f"{names}. {method} is called with the input tensors only (one per input column), and "
+        f"{', '.join(f'{n!r} ({t})' for n, t in missing)} cannot be one: give it a default (`{first}=...`) and "
+        f"pass other values per call as a signature param (ParamSpec({first!r}, ...) in `signatures`, then "
+        f"run(..., params={{{first!r}: ...}}))."
+    )
 
 
 def _input_arrays(model: Any, method: str, frame: Any) -> list[np.ndarray]:
@@ -293,6 +359,22 @@ def _sample_arrays(model: Any, sample: Any, declared: bool | None) -> list[np.nd
         return None
 
 
+def _refuse_dict_output(model: Any, sample: list[np.ndarray]) -> None:
+    """A `forward` returning a dict on the sample is refused with Snowflake's message: its signature
+    inference reads tensors, lists and tuples of them, not dicts."""
+    dtype, device = _param_dtype_device(model)
+    try:
+        result = _call(model, "forward", _to_tensors(sample, dtype, device), {})
+    except Exception:  # forward's own failures are reported where it runs for the user (signatures, run())
+        return
+    if isinstance(result, dict):
+        raise SignatureError(
+            f"Unable to infer model signature: Un-supported type provided {type(result)} for data truncate. "
+            f"{type(model).__qualname__}.forward returned a dict (keys {list(result)[:5]}): return a tensor, or a "
+            "tuple of tensors (outputs output_feature_0, output_feature_1, ...)."
+        )
+
+
 def _to_torchscript(model: Any, sample: list[np.ndarray] | None) -> tuple[Any, str | None, str | None]:
     """(TorchScript module, "script" | "trace", None) or (None, None, why not). Scripting keeps control flow
     and needs no sample; a trace is kept only if it reproduces the module's outputs on the sample."""
@@ -339,7 +421,7 @@ def _differs(model: Any, compiled: Any, inputs: list) -> str | None:
         batches.append([t[: rows // 2] for t in inputs])
     for batch in batches:
         try:
-            with torch.inference_mode():
+            with torch.no_grad():
                 want = _flat_outputs(model(*batch), tensor_to_numpy)
                 got = _flat_outputs(compiled(*batch), tensor_to_numpy)
         except Exception as exc:

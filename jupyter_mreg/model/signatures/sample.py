@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jupyter_mreg.errors import MregError, SignatureError
+from jupyter_mreg.errors import MregError, SignatureError, UnsupportedModelError
 from jupyter_mreg.model.custom_model import get_method_params
 from jupyter_mreg.model.signatures.frames import to_pandas
 from jupyter_mreg.model.signatures.infer import infer_signature
@@ -31,6 +31,8 @@ def infer_signatures(model: Any, handler: type, methods: list[str], sample_input
     for method in methods:
         try:
             output = handler.invoke(model, method, sample, {})
+        except UnsupportedModelError:
+            raise  # the handler refused the model itself (a TypeError in Snowflake too): its message has the fix
         except Exception as exc:
             raise SignatureError(
                 f"Cannot infer the signature of method {method!r}: {kind}.{method}(sample_input_data) failed with "
