@@ -1,0 +1,62 @@
+"""A method's named outputs with the dtypes Snowflake's `run` returns, on a fresh RangeIndex.
+
+Snowflake's `run` reads the results back from the warehouse (`to_pandas`, so the index is 0..n-1) and casts
+each output to its FeatureSpec's `as_dtype()`: pandas' nullable dtypes (Float64, Int64, boolean, string)
+for nullable features, numpy's otherwise; list / tensor features stay object columns. A NaN in a nullable
+float output becomes <NA>, as it does there (the warehouse hands NaN back and the cast makes it NA).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pandas.core.dtypes.dtypes import BaseMaskedDtype
+
+from jupyter_mreg.errors import SignatureError
+from jupyter_mreg.model.signatures.specs import BaseFeatureSpec, FeatureSpec
+
+
+def typed_output(frame: pd.DataFrame, outputs: list[BaseFeatureSpec], *, where: str = "The method") -> pd.DataFrame:
+    """`frame` (columns named by `outputs`, maybe more, e.g. a partition column kept as is) with each
+    output column cast to its spec's dtype and a RangeIndex. Numeric results are wrapped without copying
+    where the dtype already fits. Raises SignatureError for values that do not fit the declared type."""
+    specs = {s.name: s for s in outputs}
+    columns = {}
+    for i, name in enumerate(frame.columns):
+        values = frame.iloc[:, i]
+        spec = specs.get(name)
+        columns[name] = values.array if spec is None else _cast(values, spec, where)
+    out = pd.DataFrame(columns, copy=False)
+    if out.shape[1] == 0:  # a frame without columns keeps its row count
+        out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    return out
+
+
+def _cast(values: pd.Series, spec: BaseFeatureSpec, where: str):
+    """The column's values as an array of `spec.as_dtype()`."""
+    target = spec.as_dtype()
+    if not isinstance(spec, FeatureSpec) or spec.shape is not None or (
+            isinstance(target, np.dtype) and target.kind in "OUS"):
+        # Lists, tensors, dicts, and non-nullable strings / bytes: object columns of what the model returned.
+        return values.to_numpy(dtype=object, copy=False) if values.dtype != object else values.array
+    if values.dtype == target:
+        return values.array
+    if isinstance(target, BaseMaskedDtype) and isinstance(values.dtype, np.dtype) and (
+            values.dtype == target.numpy_dtype or (values.dtype.kind in "biuf" and target.kind == "f")):
+        return _masked(values.to_numpy(), target)
+    try:
+        return values.astype(target).array
+    except (TypeError, ValueError) as exc:
+        raise SignatureError(
+            f"{where} returned values for output {spec.name!r} that are not {spec.dtype.name} as its signature "
+            f"declares (found dtype {values.dtype}: {exc}). Make the method return {spec.dtype.name} values, or "
+            f"log the model with `signatures=` that declare the type it returns."
+        ) from None
+
+
+def _masked(array: np.ndarray, target: BaseMaskedDtype):
+    """A numpy result as pandas' masked array: the values are taken as they are (no copy when the width
+    fits); only the mask is new (NaN → <NA> for floats, nothing missing otherwise)."""
+    array = array.astype(target.numpy_dtype, copy=False)
+    mask = np.isnan(array) if target.kind == "f" else np.zeros(len(array), dtype=bool)
+    return target.construct_array_type()(array, mask)
