@@ -8,6 +8,8 @@ float output becomes <NA>, as it does there (the warehouse hands NaN back and th
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from pandas.core.dtypes.dtypes import BaseMaskedDtype
@@ -21,26 +23,32 @@ def typed_output(frame: pd.DataFrame, outputs: list[BaseFeatureSpec], *, where: 
     output column cast to its spec's dtype and a RangeIndex. Numeric results are wrapped without copying
     where the dtype already fits. Raises SignatureError for values that do not fit the declared type."""
     specs = {s.name: s for s in outputs}
+    index = pd.RangeIndex(len(frame))
     columns = {}
     for i, name in enumerate(frame.columns):
         values = frame.iloc[:, i]
         spec = specs.get(name)
-        columns[name] = values.array if spec is None else _cast(values, spec, where)
-    out = pd.DataFrame(columns, copy=False)
-    if out.shape[1] == 0:  # a frame without columns keeps its row count
-        out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
-    return out
+        columns[name] = (pd.Series(values.array, index=index, copy=False) if spec is None
+                         else cast_column(values, spec, where))
+    return pd.DataFrame(columns, index=index, copy=False)
 
 
-def _cast(values: pd.Series, spec: BaseFeatureSpec, where: str):
-    """The column's values as an array of `spec.as_dtype()`."""
+def cast_column(values: pd.Series, spec: BaseFeatureSpec, where: str = "The method") -> pd.Series:
+    """`values` (a column of output `spec`) as a Series of `spec.as_dtype()` on a RangeIndex."""
+    index = pd.RangeIndex(len(values))
     target = spec.as_dtype()
     if not isinstance(spec, FeatureSpec) or spec.shape is not None or (
             isinstance(target, np.dtype) and target.kind in "OUS"):
-        # Lists, tensors, dicts, and non-nullable strings / bytes: object columns of what the model returned.
-        return values.to_numpy(dtype=object, copy=False) if values.dtype != object else values.array
+        # Lists, tensors, dicts, and non-nullable strings / bytes: object columns of what the model returned
+        # (dtype=object explicitly: pandas would otherwise make strings its `str` dtype).
+        return pd.Series(values.to_numpy(dtype=object), index=index, dtype=object, copy=False)
     if values.dtype == target:
-        return values.array
+        return pd.Series(values.array, index=index, copy=False)
+    return pd.Series(_converted(values, target, spec, where), index=index, copy=False)
+
+
+def _converted(values: pd.Series, target: Any, spec: FeatureSpec, where: str) -> Any:
+    """`values` as an array of `target`, a dtype they do not have yet."""
     if isinstance(target, BaseMaskedDtype) and isinstance(values.dtype, np.dtype) and (
             values.dtype == target.numpy_dtype or (values.dtype.kind in "biuf" and target.kind == "f")):
         return _masked(values.to_numpy(), target)
@@ -54,7 +62,7 @@ def _cast(values: pd.Series, spec: BaseFeatureSpec, where: str):
         ) from None
 
 
-def _masked(array: np.ndarray, target: BaseMaskedDtype):
+def _masked(array: np.ndarray, target: BaseMaskedDtype) -> Any:
     """A numpy result as pandas' masked array: the values are taken as they are (no copy when the width
     fits); only the mask is new (NaN → <NA> for floats, nothing missing otherwise)."""
     array = array.astype(target.numpy_dtype, copy=False)
