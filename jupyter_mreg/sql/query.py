@@ -128,9 +128,9 @@ def _typed_items(tree: exp.Expression, calls: list[tuple[binder.ModelCall, bool]
     """Per item of the result's SELECT, the output specs that type its column(s) as `run()` types them:
     `m!f(...):name` gives that output's spec; `*` over `TABLE(m!f(...))` maps the outputs' names to their
     specs, and a column read from that table function its output's spec; anything else (an expression, a
-    cast, a column of a table) None: its SQL type decides."""
+    cast, a column of a table) None: its SQL type decides. A UNION's columns mix its branches: None."""
     root = _root_select(tree)
-    if root is None:
+    if root is None or isinstance(tree, exp.SetOperation):
         return None
     table_calls = [call for call, in_table in calls if in_table and planner.enclosing_select(call.node) is root]
     tables = {o.name: o for call in table_calls for o in call.target.signature.outputs}

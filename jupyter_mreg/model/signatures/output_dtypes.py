@@ -52,14 +52,21 @@ def _converted(values: pd.Series, target: Any, spec: FeatureSpec, where: str) ->
     if isinstance(target, BaseMaskedDtype) and isinstance(values.dtype, np.dtype) and (
             values.dtype == target.numpy_dtype or (values.dtype.kind in "biuf" and target.kind == "f")):
         return _masked(values.to_numpy(), target)
+    def refuse(found: str) -> SignatureError:
+        return SignatureError(
+            f"{where} returned values for output {spec.name!r} that are not {spec.dtype.name} as its signature "
+            f"declares ({found}). Make the method return {spec.dtype.name} values, or log the model with "
+            "`signatures=` that declare the type it returns.")
+
+    if isinstance(target, pd.StringDtype) and values.dtype == object and pd.api.types.infer_dtype(
+            values, skipna=True) == "mixed":
+        # pandas would store str() of any object; only scalars become text, as numbers do in Snowflake.
+        odd = next(v for v in values.dropna() if not isinstance(v, str))
+        raise refuse(f"found {type(odd).__module__}.{type(odd).__qualname__} objects")
     try:
         return values.astype(target).array
     except (TypeError, ValueError) as exc:
-        raise SignatureError(
-            f"{where} returned values for output {spec.name!r} that are not {spec.dtype.name} as its signature "
-            f"declares (found dtype {values.dtype}: {exc}). Make the method return {spec.dtype.name} values, or "
-            f"log the model with `signatures=` that declare the type it returns."
-        ) from None
+        raise refuse(f"found dtype {values.dtype}: {exc}") from None
 
 
 def _masked(array: np.ndarray, target: BaseMaskedDtype) -> Any:
