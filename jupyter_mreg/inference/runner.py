@@ -17,6 +17,7 @@ import pandas as pd
 from jupyter_mreg.errors import InferenceError, InvalidArgumentError, MregError, NotFoundError
 from jupyter_mreg.model import model_signature as ms
 from jupyter_mreg.model.handlers import get_handler
+from jupyter_mreg.model.signatures.output_dtypes import typed_output
 
 if TYPE_CHECKING:
     from jupyter_mreg.model.packaging.manifest import MethodInfo
@@ -70,10 +71,10 @@ def run_method(model: Any, model_type: str, method: MethodInfo, data: Any, *, pa
     is_function = method.function_type == "FUNCTION"
     if is_function and len(frame) == 0:  # many models refuse 0 rows; the answer is known
         empty = pd.DataFrame({f.name: pd.Series([], dtype=object) for f in signature.outputs})
-        return ms.typed_output(empty, signature.outputs)
+        return typed_output(empty, signature.outputs)
     raw = _invoke(handler, model, method, frame, call_params, where)
     out = ms.format_output(raw, signature, n_rows=len(frame) if is_function else None)
-    return ms.typed_output(out, signature.outputs, where=f"Method {method.name} of model {where}")
+    return typed_output(out, signature.outputs, where=f"Method {method.name} of model {where}")
 
 
 def _run_partitioned(handler, model, method, signature, data, partition_column, strict, params, where) -> pd.DataFrame:
@@ -91,12 +92,12 @@ def _run_partitioned(handler, model, method, signature, data, partition_column, 
         if column not in checked.columns:
             checked = checked.assign(**{column: part[column]})  # partitioned code often reads its key
         out = ms.format_output(_invoke(handler, model, method, checked, params, where), signature)
-        out = ms.typed_output(out, signature.outputs, where=f"Method {method.name} of model {where}")
+        out = typed_output(out, signature.outputs, where=f"Method {method.name} of model {where}")
         if column not in out.columns:
             out = out.assign(**{column: key})
         pieces.append(out)
     if not pieces:
-        return ms.typed_output(pd.DataFrame(columns=[f.name for f in signature.outputs] + [column]), signature.outputs)
+        return typed_output(pd.DataFrame(columns=[f.name for f in signature.outputs] + [column]), signature.outputs)
     return pd.concat(pieces, ignore_index=True)
 
 

@@ -2,7 +2,7 @@
 
 Public: `DataType`, `FeatureSpec`, `FeatureGroupSpec`, `ParamSpec`, `ModelSignature`, `infer_signature`.
 Internal helpers the rest of the package calls: `to_pandas`, `infer_features`, `validate_input`,
-`validate_params`, `format_output`, `typed_output`, `cast_column`.
+`validate_params`, `format_output`.
 
 `validate_input` runs on every `run()`, so it only looks at dtypes for numeric and bool columns (never at
 single values) and returns the caller's DataFrame unchanged when it already fits.
@@ -16,7 +16,6 @@ from __future__ import annotations
 from jupyter_mreg.model.signatures.frames import to_pandas
 from jupyter_mreg.model.signatures.infer import infer_features, infer_signature
 from jupyter_mreg.model.signatures.output import format_output
-from jupyter_mreg.model.signatures.output_dtypes import cast_column, typed_output
 from jupyter_mreg.model.signatures.specs import (
     BaseFeatureSpec,
     BaseParamSpec,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-from jupyter_mreg.model.model_signature import cast_column
+from jupyter_mreg.model.signatures.output_dtypes import cast_column
 
 
 def _nested(t: pa.DataType) -> bool:
