@@ -24,6 +24,9 @@ def typed_output(frame: pd.DataFrame, outputs: list[BaseFeatureSpec], *, where: 
     where the dtype already fits. Raises SignatureError for values that do not fit the declared type."""
     specs = {s.name: s for s in outputs}
     index = pd.RangeIndex(len(frame))
+    if frame.index.equals(index) and all(
+            name not in specs or dtype == specs[name].as_dtype() for name, dtype in frame.dtypes.items()):
+        return frame  # already what run() returns (e.g. a numpy result of a non-nullable output)
     columns = {}
     for i, name in enumerate(frame.columns):
         values = frame.iloc[:, i]
@@ -52,21 +55,22 @@ def _converted(values: pd.Series, target: Any, spec: FeatureSpec, where: str) ->
     if isinstance(target, BaseMaskedDtype) and isinstance(values.dtype, np.dtype) and (
             values.dtype == target.numpy_dtype or (values.dtype.kind in "biuf" and target.kind == "f")):
         return _masked(values.to_numpy(), target)
-    def refuse(found: str) -> SignatureError:
-        return SignatureError(
-            f"{where} returned values for output {spec.name!r} that are not {spec.dtype.name} as its signature "
-            f"declares ({found}). Make the method return {spec.dtype.name} values, or log the model with "
-            "`signatures=` that declare the type it returns.")
-
     if isinstance(target, pd.StringDtype) and values.dtype == object and pd.api.types.infer_dtype(
             values, skipna=True) == "mixed":
         # pandas would store str() of any object; only scalars become text, as numbers do in Snowflake.
         odd = next(v for v in values.dropna() if not isinstance(v, str))
-        raise refuse(f"found {type(odd).__module__}.{type(odd).__qualname__} objects")
+        raise _misfit(spec, where, f"found {type(odd).__module__}.{type(odd).__qualname__} objects")
     try:
         return values.astype(target).array
     except (TypeError, ValueError) as exc:
-        raise refuse(f"found dtype {values.dtype}: {exc}") from None
+        raise _misfit(spec, where, f"found dtype {values.dtype}: {exc}") from None
+
+
+def _misfit(spec: FeatureSpec, where: str, found: str) -> SignatureError:
+    return SignatureError(
+        f"{where} returned values for output {spec.name!r} that are not {spec.dtype.name} as its signature "
+        f"declares ({found}). Make the method return {spec.dtype.name} values, or log the model with "
+        "`signatures=` that declare the type it returns.")
 
 
 def _masked(array: np.ndarray, target: BaseMaskedDtype) -> Any:
