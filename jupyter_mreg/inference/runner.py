@@ -1,8 +1,11 @@
 """Run one method of a loaded model on a DataFrame: validate against the signature, call, name outputs.
 
 Generic: the framework is reached only through its handler's `invoke`, so this module never branches on
-framework. A FUNCTION returns one output row per input row, in input order, indexed like the input. A
-partitioned TABLE_FUNCTION is called once per partition and returns its outputs plus the partition column.
+framework. A FUNCTION returns one output row per input row, in input order. A partitioned TABLE_FUNCTION
+is called once per partition and returns its outputs plus the partition column. As Snowflake's `run`
+(which reads its results back from the warehouse), the result has a fresh RangeIndex (0..n-1), not the
+caller's index, and each output the dtype of its FeatureSpec's `as_dtype()` (pandas' nullable dtypes for
+nullable features).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from jupyter_mreg.errors import InferenceError, InvalidArgumentError, MregError,
 from jupyter_mreg.model import explain
 from jupyter_mreg.model import model_signature as ms
 from jupyter_mreg.model.handlers import get_handler
+from jupyter_mreg.model.signatures.output_dtypes import typed_output
 
 if TYPE_CHECKING:
     from jupyter_mreg.model.packaging.manifest import MethodInfo
@@ -66,12 +70,11 @@ def run_method(model: Any, model_type: str, method: MethodInfo, data: Any, *, pa
     frame = ms.validate_input(data, signature, strict=strict_input_validation, function_name=target)
     is_function = method.function_type == "FUNCTION"
     if is_function and len(frame) == 0:  # many models refuse 0 rows; the answer is known
-        return pd.DataFrame({f.name: pd.Series([], dtype=f.as_dtype()) for f in signature.outputs}, index=frame.index)
+        empty = pd.DataFrame({f.name: pd.Series([], dtype=object) for f in signature.outputs})
+        return typed_output(empty, signature.outputs)
     raw = _invoke(handler, model, method, frame, call_params, where, package)
     out = ms.format_output(raw, signature, n_rows=len(frame) if is_function else None)
-    if is_function and isinstance(data, pd.DataFrame) and not out.index.equals(data.index):
-        out.index = data.index  # same rows, same order: keep the caller's index so results join back
-    return out
+    return typed_output(out, signature.outputs, where=f"Method {method.name} of model {where}")
 
 
 def _run_partitioned(handler, model, method, signature, data, partition_column, strict, params, where) -> pd.DataFrame:
@@ -94,11 +97,13 @@ def _run_partitioned(handler, model, method, signature, data, partition_column, 
         if column is not None and column not in checked.columns:
             checked = checked.assign(**{column: part[column]})  # partitioned code often reads its key
         out = ms.format_output(_invoke(handler, model, method, checked, params, where), signature)
+        out = typed_output(out, signature.outputs, where=f"Method {method.name} of model {where}")
         if column is not None and column not in out.columns:
             out = out.assign(**{column: key})
         pieces.append(out)
     if not pieces:
-        return pd.DataFrame(columns=[f.name for f in signature.outputs] + ([column] if column else []))
+        empty = pd.DataFrame(columns=[f.name for f in signature.outputs] + ([column] if column else []))
+        return typed_output(empty, signature.outputs)
     return pd.concat(pieces, ignore_index=True)
 
 

@@ -156,8 +156,10 @@ class ModelVersion:
     def run(self, X: Any, *, function_name: str | None = None, partition_column: str | None = None,
             strict_input_validation: bool = False, params: dict | None = None) -> pd.DataFrame:
         """Call a method on `X` in this process. pandas in, pandas out: the output columns only, in input
-        row order. `function_name` None or "" means the only method. A partitioned method is called once per
-        value of `partition_column` (its outputs plus that column), or without it once on the whole input."""
+        row order on a fresh RangeIndex, each with its output spec's dtype (`FeatureSpec.as_dtype()`:
+        Float64, Int64, string... for nullable outputs), as Snowflake returns them. `function_name` None or ""
+        means the only method. A partitioned method is called once per value of `partition_column` (its
+        outputs plus that column), or without it once on the whole input."""
         where = f"{self._qn} version {self._version}"
         method = runner.select_method(self.manifest.methods, function_name, where)
         model, key = self._load(force=False, options=None, use_cache=True)

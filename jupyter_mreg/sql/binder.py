@@ -62,6 +62,12 @@ class Target:
     def is_partitioned(self) -> bool:
         return self.method.is_partitioned
 
+    def output(self, name: str) -> Any:
+        """The output spec `:name` reaches (exactly, else ignoring case, as an unquoted key), or None."""
+        outputs = self.signature.outputs
+        exact = [o for o in outputs if o.name == name] or [o for o in outputs if o.name.upper() == name.upper()]
+        return exact[0] if exact else None
+
     def describe_inputs(self) -> str:
         return ", ".join(f"{f.name} {getattr(f, 'sql_type', 'OBJECT')}" for f in self.inputs)
 

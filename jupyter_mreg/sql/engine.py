@@ -400,12 +400,11 @@ def _field_access(value: exp.Expression, keys: list, target: Target, statement: 
         if isinstance(key, exp.JSONPathKey):
             name = str(key.this)
             if first:
-                outputs = target.output_names
-                exact = [o for o in outputs if o == name] or [o for o in outputs if o.upper() == name.upper()]
-                if not exact:
+                output = target.output(name)
+                if output is None:
                     raise SqlError(f"{target.label} has no output {name}; its OBJECT has the keys "
-                                   f"{', '.join(outputs)}.", sql=statement, position=position(where))
-                name = exact[0]
+                                   f"{', '.join(target.output_names)}.", sql=statement, position=position(where))
+                name = output.name
             result = exp.Anonymous(this="struct_extract", expressions=[result, exp.Literal.string(name)])
         elif isinstance(key, exp.JSONPathSubscript) and isinstance(key.this, int):
             result = exp.Anonymous(this="list_extract", expressions=[result, exp.Literal.number(key.this + 1)])

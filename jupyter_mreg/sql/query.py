@@ -8,7 +8,8 @@ every model call to a version and method (`binder.py`); register the namespace's
 (`tables.py`); then, SELECT by SELECT (each after the ones it reads), run table functions and scalar model
 calls (`planner.py` chooses two-phase or the UDF fallback, `engine.py` runs them); finally DuckDB runs the
 rewritten query, transpiled from Snowflake SQL by sqlglot, and the Arrow result becomes the DataFrame
-(`results.py`). Result columns are named as the query wrote them.
+(`results.py`). Result columns are named as the query wrote them; a column that is a model's output as such
+(`m!f(...):name`, or `*` over `TABLE(m!f(...))`) has the dtype `run()` gives that output.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def run(statement: str, ctx: SqlContext) -> pd.DataFrame:
 
     resolver = binder.Resolver(ctx, statement, model_ctes)
     scopes: dict[int, list[tuple[binder.ModelCall, bool]]] = {}
+    found = []
     for node in list(tree.find_all(exp.ModelAttribute)):
         in_table = isinstance(node.parent, exp.TableFromRows)
         call = resolver.call(node, in_table=in_table)
@@ -45,6 +47,8 @@ def run(statement: str, ctx: SqlContext) -> pd.DataFrame:
         if select is None:
             raise SqlError("A model call must be part of a SELECT.", sql=statement, position=position(node))
         scopes.setdefault(id(select), []).append((call, in_table))
+        found.append((call, in_table))
+    typed = _typed_items(tree, found)
     ordered = [s for s in planner.selects_in_order(tree) if id(s) in scopes]
     single_thread = any(planner.fallback_reason(s, [c for c, t in scopes[id(s)] if not t],
                                                 sum(1 for _, t in scopes[id(s)] if t))
@@ -75,7 +79,8 @@ def run(statement: str, ctx: SqlContext) -> pd.DataFrame:
                     binder.bind_args(call, None, "the query's tables", statement, params)
                 engine.udf(select, scalars, binder.dedupe(scalars, slots))
         table = engine.arrow(tree)
-    return results.to_pandas(_rename(table, names))
+    frame = results.to_pandas(_rename(table, names))
+    return results.with_output_dtypes(frame, _column_specs(frame, typed))
 
 
 _STAR = object()
@@ -88,10 +93,7 @@ def _name_columns(tree: exp.Expression, statement: str) -> list | None:
     column of the result is renamed after the run instead (an alias equal to a column's name would change
     DuckDB's errors about it): the names to apply, one per SELECT item (`_STAR` for `*`, None to keep
     DuckDB's), are returned."""
-    node = tree
-    while isinstance(node, (exp.SetOperation, exp.Subquery)):
-        node = node.this
-    root = node if isinstance(node, exp.Select) else None
+    root = _root_select(tree)
     for select in list(tree.find_all(exp.Select)):
         if select is not root:
             for projection in list(select.expressions):
@@ -114,6 +116,43 @@ def _name_columns(tree: exp.Expression, statement: str) -> list | None:
     return names
 
 
+def _root_select(tree: exp.Expression) -> exp.Select | None:
+    """The SELECT whose items are the result's columns (the first branch of a UNION)."""
+    node = tree
+    while isinstance(node, (exp.SetOperation, exp.Subquery)):
+        node = node.this
+    return node if isinstance(node, exp.Select) else None
+
+
+def _typed_items(tree: exp.Expression, calls: list[tuple[binder.ModelCall, bool]]) -> list | None:
+    """Per item of the result's SELECT, the output specs that type its column(s) as `run()` types them:
+    `m!f(...):name` gives that output's spec; `*` over `TABLE(m!f(...))` maps the outputs' names to their
+    specs, and a column read from that table function its output's spec; anything else (an expression, a
+    cast, a column of a table) None: its SQL type decides. A UNION's columns mix its branches: None."""
+    root = _root_select(tree)
+    if root is None or isinstance(tree, exp.SetOperation):
+        return None
+    table_calls = [call for call, in_table in calls if in_table and planner.enclosing_select(call.node) is root]
+    tables = {o.name: o for call in table_calls for o in call.target.signature.outputs}
+    by_node = {id(call.node): call for call, _ in calls}
+    items: list = []
+    for projection in root.expressions:
+        node = projection.this if isinstance(projection, exp.Alias) else projection
+        if isinstance(node, exp.Star) or (isinstance(node, exp.Column) and isinstance(node.this, exp.Star)):
+            items.append(tables)
+        elif isinstance(node, exp.Column) and tables:
+            # A column read from the table function's result (which took its input table's place).
+            named = [o for o in (call.target.output(node.name) for call in table_calls) if o is not None]
+            items.append(named[0] if len(named) == 1 else None)
+        elif isinstance(node, exp.JSONExtract) and id(node.this) in by_node and isinstance(
+                node.expression, exp.JSONPath) and [type(k) for k in node.expression.expressions] == [
+                exp.JSONPathRoot, exp.JSONPathKey]:
+            items.append(by_node[id(node.this)].target.output(str(node.expression.expressions[1].this)))
+        else:
+            items.append(None)
+    return items
+
+
 def _alias_with_text(projection: exp.Expression, statement: str) -> None:
     where = span(projection)
     if where is None:
@@ -124,23 +163,42 @@ def _alias_with_text(projection: exp.Expression, statement: str) -> None:
     alias.set("this", projection)
 
 
+def _spans(stars: list[bool], columns: int) -> list[range] | None:
+    """The result columns each SELECT item gives (`stars[i]`: item i is a `*`), or None when they cannot
+    be matched (more than one `*`, or a count that does not add up)."""
+    width = columns - (len(stars) - sum(stars))
+    if sum(stars) > 1 or width < 0 or (not any(stars) and width != 0):
+        return None
+    spans, i = [], 0
+    for star in stars:
+        spans.append(range(i, i + (width if star else 1)))
+        i = spans[-1].stop
+    return spans
+
+
 def _rename(table, names: list | None):
     """`table` with the names `_name_columns` chose (when its columns can be matched to the SELECT items)."""
-    if not names:
+    spans = _spans([n is _STAR for n in names], table.num_columns) if names else None
+    if spans is None:
         return table
-    stars = sum(1 for n in names if n is _STAR)
-    width = table.num_columns - (len(names) - stars)
-    if stars > 1 or width < 0 or (stars == 0 and width != 0):
-        return table
-    current, out, i = table.column_names, [], 0
-    for name in names:
-        if name is _STAR:
-            out += current[i:i + width]
-            i += width
-        else:
-            out.append(current[i] if name is None else name)
-            i += 1
+    current, out = table.column_names, []
+    for name, span_ in zip(names, spans):
+        out += [current[i] for i in span_] if name is _STAR or name is None else [name]
     return table.rename_columns(out) if out != current else table
+
+
+def _column_specs(frame: pd.DataFrame, items: list | None) -> list:
+    """Per result column, the output spec `_typed_items` found for it, or None."""
+    if not items or not any(items):
+        return []
+    spans = _spans([isinstance(t, dict) for t in items], frame.shape[1])
+    if spans is None:
+        return []
+    specs: list = [None] * frame.shape[1]
+    for item, span_ in zip(items, spans):
+        for i in span_:
+            specs[i] = item.get(frame.columns[i]) if isinstance(item, dict) else item
+    return specs
 
 
 def _check_params(tree: exp.Expression, values: dict, statement: str) -> dict:

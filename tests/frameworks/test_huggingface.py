@@ -255,10 +255,10 @@ def test_fresh_process_gives_the_original_pipelines_answers(pipes, fresh, name):
     assert got["functions"] == ["__CALL__"]
 
 
-def test_run_in_process_keeps_row_order_and_index(pipes, logged):
+def test_run_in_process_keeps_row_order_on_a_fresh_index(pipes, logged):
     X = pd.DataFrame({"text": S}, index=[10, 11, 12, 13])
     out = logged["text_classification"].run(X)
-    assert list(out.index) == [10, 11, 12, 13]
+    assert list(out.index) == [0, 1, 2, 3]  # as Snowflake's run: rows in input order, index 0..n-1
     assert_same(plain(out["label"].tolist()), [r["label"] for r in pipes["text_classification"](S)])
     one = logged["fill_mask"].run(pd.DataFrame({"inputs": MASKED[:1]}))  # one input: pipelines drop a list level
     assert_same(plain(one["outputs"].tolist()), [plain(pipes["fill_mask"](MASKED[0]))])

@@ -306,7 +306,7 @@ def test_infer_numpy_sample_names_input_feature_i_and_proba_output():
     assert [s.name for s in sig.outputs] == [f"output_feature_{i}" for i in range(4)]
     assert all(s.dtype is DataType.DOUBLE for s in sig.inputs + sig.outputs)
     labels = infer_signature(X, np.array([0, 1] * 10)).outputs
-    assert labels == [FeatureSpec("output_feature_0", DataType.INT64)]
+    assert labels == [FeatureSpec("output_feature_0", DataType.INT64, nullable=False)]  # as Snowflake: no nulls
 
 
 def test_infer_series_output_keeps_its_name_and_explicit_names_override():

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import select, update
 
@@ -102,7 +103,7 @@ def test_run_returns_outputs_only_in_input_order(mv, churn, pipe):
     X = churn[0].sample(frac=1.0, random_state=1).assign(id=range(len(churn[0])), region="EU")
     out = mv.run(X, function_name="PREDICT_PROBA")
     assert list(out.columns) == ["output_feature_0", "output_feature_1"]
-    assert out.index.equals(X.index)
+    assert out.index.equals(pd.RangeIndex(len(X)))  # a fresh index, as Snowflake's run returns
     np.testing.assert_allclose(out.to_numpy(), pipe.predict_proba(X[["age", "income", "tenure"]]))
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from jupyter_mreg.errors import InvalidArgumentError, SignatureError
-from jupyter_mreg.model.signatures.frames import to_frame
+from jupyter_mreg.model.signatures.frames import is_tensor, to_frame
 from jupyter_mreg.model.signatures.messages import warn
 from jupyter_mreg.model.signatures.specs import (
     BaseFeatureSpec,
@@ -280,6 +280,11 @@ def infer_signature(
     inputs = infer_features(input_data, prefix="input_feature", names=input_feature_names, limit=input_data_limit)
     outputs = infer_features(output_data, prefix="output_feature", names=output_feature_names,
                              limit=output_data_limit)
+    if (isinstance(output_data, np.ndarray) and output_data.dtype != object) or is_tensor(output_data):
+        # As Snowflake's numpy handler: a typed array holds no nulls, so its outputs are not nullable, and
+        # run() returns them with numpy dtypes (float64, int64), not pandas' nullable ones.
+        outputs = [FeatureSpec(s.name, s.dtype, s.shape, nullable=False) if isinstance(s, FeatureSpec) else s
+                   for s in outputs]
     if params is None:
         param_specs: list[BaseParamSpec] = []
     elif isinstance(params, dict):

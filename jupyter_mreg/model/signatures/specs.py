@@ -12,6 +12,7 @@ import textwrap
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import pandas as pd
 
 from jupyter_mreg.errors import InvalidArgumentError, SignatureError
 from jupyter_mreg.model.signatures.coerce import coerce_param
@@ -79,6 +80,17 @@ def _children(owner: str, specs: Sequence[Any], base: type, kind: str) -> list[A
     if bad:
         raise InvalidArgumentError(f"{owner}: children must be {kind}Spec or {kind}GroupSpec, got {bad[0]!r}.")
     return out
+
+
+# Snowflake's FeatureSpec.as_dtype: a nullable feature's column takes pandas' masked dtype, so a null stays
+# <NA> instead of turning an int column into float (timestamps and bytes keep numpy's).
+_NULLABLE = {
+    np.dtype(np.int8): pd.Int8Dtype(), np.dtype(np.int16): pd.Int16Dtype(), np.dtype(np.int32): pd.Int32Dtype(),
+    np.dtype(np.int64): pd.Int64Dtype(), np.dtype(np.uint8): pd.UInt8Dtype(), np.dtype(np.uint16): pd.UInt16Dtype(),
+    np.dtype(np.uint32): pd.UInt32Dtype(), np.dtype(np.uint64): pd.UInt64Dtype(),
+    np.dtype(np.float32): pd.Float32Dtype(), np.dtype(np.float64): pd.Float64Dtype(),
+    np.dtype(np.bool_): pd.BooleanDtype(), np.dtype(np.str_): pd.StringDtype(),
+}
 
 
 class _ComparedByFields:
@@ -164,9 +176,16 @@ class FeatureSpec(_ComparedByFields, BaseFeatureSpec):
     def sql_type(self) -> str:
         return _shape_sql(self._dtype.sql_type, self._shape)
 
-    def as_dtype(self) -> np.dtype:
-        """The numpy dtype of a column holding this feature (object for list / tensor features)."""
-        return self._dtype.as_numpy() if self._shape is None else np.dtype(object)
+    def as_dtype(self, force_numpy_dtype: bool = False) -> Any:
+        """The dtype of a column holding this feature, as Snowflake's `run` returns it: pandas' nullable
+        dtype (Float64, Int64, boolean, string...) when the feature is nullable, else the numpy dtype
+        (`force_numpy_dtype=True` always gives numpy); object for list / tensor features."""
+        if self._shape is not None:
+            return np.dtype(object)
+        numpy_dtype = self._dtype.as_numpy()
+        if self._nullable and not force_numpy_dtype:
+            return _NULLABLE.get(numpy_dtype, numpy_dtype)
+        return numpy_dtype
 
     def _fields(self) -> tuple[Any, ...]:
         return (self._name, self._dtype, self._shape, self._nullable)
@@ -216,7 +235,7 @@ class FeatureGroupSpec(_ComparedByFields, BaseFeatureSpec):
     def sql_type(self) -> str:
         return _shape_sql("OBJECT", self._shape)
 
-    def as_dtype(self) -> np.dtype:
+    def as_dtype(self, force_numpy_dtype: bool = False) -> np.dtype:
         return np.dtype(object)
 
     def _fields(self) -> tuple[Any, ...]:
