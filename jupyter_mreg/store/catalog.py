@@ -520,6 +520,8 @@ def _refused_as_read_only(exc: sa_exc.DBAPIError) -> bool:
 
 # -- uploads: writes of artifact files in progress ---------------------------------------------
 
+UPLOADED = "uploaded_on"  # catalog_info: when this catalog first began an upload to its store
+
 
 def lock_against_collection(conn: Connection) -> None:
     """Serialize this write transaction with garbage collection.
@@ -551,6 +553,7 @@ def pending_upload(catalog: Catalog, description: str = "") -> Iterator[str]:
                 description=description,
             )
         )
+        _mark_uploaded(conn)
     try:
         yield upload_id
     finally:
@@ -566,6 +569,14 @@ def pending_upload(catalog: Catalog, description: str = "") -> Iterator[str]:
                 RuntimeWarning,
                 stacklevel=3,
             )
+
+
+def _mark_uploaded(conn: Connection) -> None:
+    """Note, once, that this catalog has uploaded to its store: objects an interrupted first upload left there
+    are then this catalog's garbage, not a sign of a mistyped catalog beside another registry's store."""
+    info = tables.catalog_info
+    if conn.execute(select(info.c.name).where(info.c.name == UPLOADED)).first() is None:
+        conn.execute(info.insert().values(name=UPLOADED, value=utcnow().isoformat()))
 
 
 def finish_upload(

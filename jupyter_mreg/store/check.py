@@ -38,7 +38,7 @@ from jupyter_mreg.errors import IntegrityError
 from . import sharing, tables
 from .artifacts import STAGING_SUFFIX, ArtifactStore
 from .backends.local import newest_mtime, remove_tree
-from .catalog import Catalog, lock_against_collection, utcnow
+from .catalog import UPLOADED, Catalog, lock_against_collection, utcnow
 
 STALE_UPLOAD_SECONDS = 24 * 3600
 STAGING_GRACE_SECONDS = 60.0
@@ -247,11 +247,13 @@ def _live_uploads_elsewhere(others: sharing.OtherCatalogs, now: float) -> list[U
 
 
 def _never_held_a_version(conn: Connection) -> bool:
-    """True for a catalog that has no version and never had one (a new catalog, or one at a mistyped URL)."""
-    v, h, f = tables.versions, tables.history, tables.freed_objects
+    """True for a catalog that has no version, never had one and never began an upload (a new catalog, or one
+    at a mistyped URL)."""
+    v, h, f, i = tables.versions, tables.history, tables.freed_objects, tables.catalog_info
     return (conn.execute(select(v.c.id).limit(1)).first() is None
             and conn.execute(select(h.c.id).where(h.c.version_name.is_not(None)).limit(1)).first() is None
-            and conn.execute(select(f.c.sha256).limit(1)).first() is None)
+            and conn.execute(select(f.c.sha256).limit(1)).first() is None
+            and conn.execute(select(i.c.name).where(i.c.name == UPLOADED)).first() is None)
 
 
 def _empty_catalog_problem(catalog: Catalog, artifacts: ArtifactStore, count: int) -> str:
