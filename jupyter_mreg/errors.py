@@ -70,3 +70,8 @@ class StorageError(MregError):
 class ReadOnlyError(StorageError):
     """A write was attempted on a registry opened read-only (a read-only mount, a folder without write
     permission, or `Session` config `read_only=True`)."""
+
+
+class PathNotFoundError(MregError, FileNotFoundError):
+    """A file or folder given to log_model (a `code_paths` entry) does not exist (Snowflake raises
+    FileNotFoundError here)."""
