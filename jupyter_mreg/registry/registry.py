@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from jupyter_mreg._lazy import lazy_module
-from jupyter_mreg.errors import InvalidArgumentError, StorageError
+from jupyter_mreg.errors import InvalidArgumentError, NotFoundError, StorageError
 from jupyter_mreg.model.handlers.base import scratch_in
 from jupyter_mreg.model.packaging.manifest import Manifest
 from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier, parse_qualified
@@ -25,34 +25,62 @@ changes = lazy_module("jupyter_mreg.registry.changes")
 q = lazy_module("jupyter_mreg.registry.queries")
 sharing = lazy_module("jupyter_mreg.store.sharing")
 store = lazy_module("jupyter_mreg.store")
+options_check = lazy_module("jupyter_mreg.model.packaging.options")
 package = lazy_module("jupyter_mreg.model.packaging.package")  # and our save code, with every handler's module
+
+DEFAULT_DATABASE = "MODEL_REGISTRY"  # where a session that names no database keeps its models
+DEFAULT_SCHEMA = "PUBLIC"
 
 
 class Registry:
     """Models in one schema of a local registry.
 
     `database_name` falls back to the session's database, then `MODEL_REGISTRY`; `schema_name` is `PUBLIC`
-    when only a database is given, else the session's schema, else `PUBLIC`. Both are created on first use.
+    when only a database is given, else the session's schema, else `PUBLIC`.
+
+    As in Snowflake, a database or schema that does not exist is a `NotFoundError` (a `ValueError`):
+    "Database X does not exist." Pass `create=True` to create it instead. Two exceptions, so a fresh
+    registry works out of the box: the default location `MODEL_REGISTRY.PUBLIC` is created when missing,
+    and so is the `PUBLIC` schema of a database that exists (every Snowflake database has one).
+    A read-only registry creates nothing: a schema it lacks just lists no models.
     """
 
     def __init__(self, session: Any, *, database_name: str | None = None, schema_name: str | None = None,
-                 options: dict | None = None) -> None:
+                 options: dict | None = None, create: bool = False) -> None:
         self._session = session
         if database_name:
             database = parse_identifier(database_name, "Database name")
-            schema = parse_identifier(schema_name, "Schema name") if schema_name else "PUBLIC"
+            schema = parse_identifier(schema_name, "Schema name") if schema_name else DEFAULT_SCHEMA
         else:
-            database = session.get_current_database() or "MODEL_REGISTRY"
+            database = session.get_current_database() or DEFAULT_DATABASE
             schema = (parse_identifier(schema_name, "Schema name") if schema_name
-                      else session.get_current_schema() or "PUBLIC")
+                      else session.get_current_schema() or DEFAULT_SCHEMA)
         self._database, self._schema = database, schema
         unknown = sorted(set(options or {}) - {"enable_monitoring"})
         if unknown:
             raise InvalidArgumentError(f"Registry options {unknown} are unknown: the only option is 'enable_monitoring'.")
         self._options = {"enable_monitoring": True, **(options or {})}
-        # A read-only registry creates nothing: a schema it lacks just lists no models.
-        if not session.read_only and not catalog_reads.schema_exists(session, database, schema):
+        if not session.read_only:
+            self._open_schema(create or (database, schema) == (DEFAULT_DATABASE, DEFAULT_SCHEMA))
+
+    def _open_schema(self, create: bool) -> None:
+        """Create this registry's schema when `create` (or it is the PUBLIC schema of an existing database);
+        else refuse a missing database or schema with Snowflake's message and the fix."""
+        session, database, schema = self._session, self._database, self._schema
+        if catalog_reads.schema_exists(session, database, schema):
+            return
+        databases = catalog_reads.database_names(session)
+        if create or (database in databases and schema == DEFAULT_SCHEMA):
             changes.create_schema(session, database, schema)
+            return
+        if database not in databases:
+            what, existing = f"Database {database}", f"databases: {', '.join(databases) or 'none'}"
+        else:
+            schemas = [s for _, s in catalog_reads.schema_names(session, database)]
+            what, existing = f"Schema {database}.{schema}", f"schemas of {database}: {', '.join(schemas)}"
+        raise NotFoundError(
+            f"{what} does not exist. Fix: pass create=True to create it (Registry(session, database_name="
+            f"{database!r}, schema_name={schema!r}, create=True)), or use an existing one ({existing}).")
 
     # --- identity -------------------------------------------------------------------------------
     @property
