@@ -134,6 +134,12 @@ class Registry:
                   task: Any = None, options: dict | None = None):
         """Log `model` as a new immutable version of `model_name` and return its `ModelVersion`.
 
+        `artifact_repository_map` and `resource_constraint` are accepted for Snowflake code and ignored with
+        a warning (models run in this Python environment, on this machine). A `conda_dependencies` entry from
+        a named channel (`conda-forge::x`) is refused when `target_platforms` names WAREHOUSE, as in Snowflake.
+        With `sample_input_data`, one row of it is kept with the version (`ModelVersion.get_sample_input_data`)
+        unless `options={"capture_sample_input_data": False}`.
+
         A missing `version_name` gets a random `ADJECTIVE_ANIMAL_N` name. The first version of a model is
         its default. Nothing is visible until every file is stored and verified. The package is saved in a
         staging folder of the registry's own, never in TMPDIR (see `_staging`): one that a killed log_model
@@ -156,8 +162,9 @@ class Registry:
                     f"specified. Also given: {sorted(extra)}.")
             return self._copy_version(model, qn, version)
         changes.check_comment(comment, f"model {qn}")
+        options_check.warn_unused_snowflake_options(artifact_repository_map, resource_constraint)
         if version is not None:
-            self._refuse_duplicate(qn, version)
+            self._refuse_duplicate(qn, version, model_name, version_name)
         metadata = dump_metadata(metrics_metadata(metrics or {}))
         sharing.record_use(self._session.catalog, self._session.artifacts)  # before any object: see store/sharing.py
         # The upload record comes first: it names the staging folder and keeps it safe while the package is saved.
@@ -198,11 +205,12 @@ class Registry:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    def _refuse_duplicate(self, qn: QualifiedName, version: str) -> None:
+    def _refuse_duplicate(self, qn: QualifiedName, version: str, model_name: str, version_name: str) -> None:
+        """Refuse, before packaging, a version name the model has (named as the caller wrote it, as Snowflake)."""
         with self._session.catalog.read() as conn:
             row = q.model_row(conn, qn)
             if row is not None and q.version_row(conn, row.id, version) is not None:
-                raise changes.duplicate_version(qn, version)
+                raise changes.duplicate_version(model_name, version_name)
 
     def _publish(self, qn: QualifiedName, version: str | None, upload_id: str, folder: Path, manifest: Manifest,
                  *, comment: str | None, metadata: str) -> str:

@@ -43,7 +43,7 @@ def test_duplicate_version_says_how_to_get_an_automatic_name(reg, churn, pipe):
     reg.log_model(pipe, model_name="m", version_name="v1", sample_input_data=churn[0].head())
     with pytest.raises(AlreadyExistsError) as info:
         reg.log_model(pipe, model_name="M", version_name="V1", sample_input_data=churn[0].head())
-    assert str(info.value) == ("Model MYDB.ML.M version V1 already existed. To auto-generate `version_name`, "
+    assert str(info.value) == ("Model M version V1 already existed. To auto-generate `version_name`, "
                                "skip that argument.")
     assert isinstance(info.value, ValueError)
     assert len(reg.get_model("m").versions()) == 1

@@ -44,10 +44,11 @@ class MethodInfo:
     is_partitioned: bool = False
     volatility: str | None = None
     max_batch_size: int | None = None
+    sample_input_file_path: str | None = None  # the package's captured input row (`sample_row`), if any
     extra: dict = field(default_factory=dict)  # keys this release does not know, written back unchanged
 
     _KEYS = ("name", "target_method", "function_type", "is_partitioned", "volatility", "signature",
-             "max_batch_size")
+             "max_batch_size", "sample_input_file_path")
 
     @classmethod
     def from_dict(cls, d: Any, source: str = "manifest") -> MethodInfo:
@@ -64,6 +65,7 @@ class MethodInfo:
             name=d["name"], target_method=d["target_method"], signature=signature,
             function_type=d.get("function_type") or "FUNCTION", is_partitioned=bool(d.get("is_partitioned", False)),
             volatility=d.get("volatility"), max_batch_size=d.get("max_batch_size"),
+            sample_input_file_path=d.get("sample_input_file_path"),
             extra={k: v for k, v in d.items() if k not in cls._KEYS},
         )
 
@@ -76,6 +78,8 @@ class MethodInfo:
         out["signature"] = copy.deepcopy(self.signature)
         if self.max_batch_size is not None:
             out["max_batch_size"] = self.max_batch_size
+        if self.sample_input_file_path is not None:
+            out["sample_input_file_path"] = self.sample_input_file_path
         out.update(copy.deepcopy(self.extra))
         return out
 
