@@ -78,8 +78,11 @@ def unqualified_model_message(message: str, name: str, database: str, schema: st
                               elsewhere: list[tuple[str, str]]) -> str:
     """"Model `name` not found" for a name written without a schema: `message` (the registry's) plus where
     it was looked for (`database.schema`, the current schema), the schemas `elsewhere` that hold a model of
-    that name, and how to qualify it."""
+    that name, and how to qualify it. A plain typo (the schema exists, no model of that name anywhere) keeps
+    `message`: its qualified name says where, its "Did you mean" what."""
     where = f"the current schema {database}.{schema}"
+    if schema_exists and not elsewhere:
+        return message
     if schema_exists:
         head = f"{message} {name} is not qualified, so it was looked for in {where}."
     else:

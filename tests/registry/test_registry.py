@@ -74,7 +74,7 @@ def test_show_models_columns_and_values(reg, churn, pipe):
                                 "owner", "default_version_name", "versions", "aliases"]
     row = df.iloc[0]
     assert (row["name"], row["database_name"], row["schema_name"]) == ("CHURN", "MYDB", "ML")
-    assert row["model_type"] == "sklearn" and row["owner"] == "DATA_SCIENTIST"
+    assert row["model_type"] == "USER_MODEL" and row["owner"] == "DATA_SCIENTIST"
     assert row["default_version_name"] == "V1"
     assert json.loads(row["versions"]) == ["V1", "V2"]
     assert json.loads(row["aliases"]) == {"DEFAULT": "V1", "FIRST": "V1", "LAST": "V2", "PRODUCTION": "V2"}

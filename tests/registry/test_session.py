@@ -44,7 +44,9 @@ def test_current_role_database_schema(tmp_path):
     assert session.get_current_database() == "MYDB"
     assert session.get_current_schema() == '"Lab"'
     assert session.get_current_user() == "bob"
-    assert Registry(session=session).location == 'MYDB."Lab"'
+    with pytest.raises(ValueError, match="^Database MYDB does not exist"):  # as in Snowflake
+        Registry(session=session)
+    assert Registry(session=session, create=True).location == 'MYDB."Lab"'
 
 
 def test_defaults_without_database(tmp_path):

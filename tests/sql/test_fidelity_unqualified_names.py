@@ -26,12 +26,14 @@ def logged(session):
 
 
 def test_fidelity_unqualified_model_not_in_the_current_schema_says_where_it_looked(session, logged):
-    with pytest.raises(SqlError) as info:
-        execute("SELECT churn!predict(a) FROM X", {"X": X}, session=session)
-    message = str(info.value)
-    assert "CHURN is not qualified, so it was looked for in the current schema MODEL_REGISTRY.PUBLIC." in message
-    assert "A model CHURN exists in MYDB.ML: write MYDB.ML.CHURN." in message
-    assert "Fix: write DATABASE.SCHEMA.CHURN, or run USE SCHEMA DATABASE.SCHEMA first." in message
+    for sql in ("SELECT churn!predict(a) FROM X", "SHOW VERSIONS IN MODEL churn"):
+        with pytest.raises(SqlError) as info:
+            execute(sql, {"X": X}, session=session)
+        message = str(info.value)
+        assert message.startswith("Unable to find model MODEL_REGISTRY.PUBLIC.CHURN"), message
+        assert "CHURN is not qualified, so it was looked for in the current schema MODEL_REGISTRY.PUBLIC." in message
+        assert "A model CHURN exists in MYDB.ML: write MYDB.ML.CHURN." in message
+        assert "Fix: write DATABASE.SCHEMA.CHURN, or run USE SCHEMA DATABASE.SCHEMA first." in message
     out = execute("SELECT MYDB.ML.churn!predict(a):output_feature_0 AS p FROM X", {"X": X}, session=session)
     assert out.iloc[:, 0].to_numpy(dtype=float).round(6).tolist() == [2.0, 4.0, 6.0]
 

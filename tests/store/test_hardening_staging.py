@@ -111,7 +111,7 @@ def _age(folder: Path, seconds: float) -> None:
 
 def _reg(home: Path, **config) -> Registry:
     return Registry(Session.builder.configs({"home": str(home), **config}).create(), database_name="D",
-                    schema_name="S")
+                    schema_name="S", create=True)
 
 
 def _small_model():
