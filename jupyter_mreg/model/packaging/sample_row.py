@@ -24,10 +24,8 @@ _CUT = "... (truncated)"
 
 def capture_sample_row(sample_input_data: Any, methods: list[MethodInfo], root: Path) -> list[MethodInfo]:
     """Write the row to `root/sample_input_data.json` and return `methods` with `sample_input_file_path` set on
-    those whose inputs are its columns. Data that cannot be captured (no method takes its columns, a large
-    tensor) is skipped with a warning: the version is logged all the same."""
-    import pandas as pd
-
+    those whose inputs are its columns. A row no method takes, or one holding a large tensor, is not kept;
+    data that cannot be read as a table gives a warning. Either way the version is logged all the same."""
     from jupyter_mreg.model.signatures.frames import to_pandas
 
     try:
@@ -41,7 +39,7 @@ def capture_sample_row(sample_input_data: Any, methods: list[MethodInfo], root: 
             return methods
         payload = {"dataframe_split": {"index": [0], "columns": columns, "data": [row]}}
         (root / SAMPLE_INPUT_FILE).write_text(json.dumps(payload), encoding="utf-8")
-    except (TypeError, ValueError, pd.errors.PandasError) as exc:
+    except Exception as exc:  # best effort, as in Snowflake: an example row never stops a log_model
         warnings.warn(f"Could not capture a sample input row ({exc}); the version is logged without one.",
                       UserWarning, stacklevel=3)
         return methods
