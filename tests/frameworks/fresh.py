@@ -20,7 +20,7 @@ _SCRIPT = textwrap.dedent("""
     results = {}
     for key, job in jobs.items():
         session = Session.builder.configs({"home": job["home"]}).create()
-        mv = Registry(session=session, database_name=job["database"], schema_name=job["schema"], create=True) \\
+        mv = Registry(session=session, database_name=job["database"], schema_name=job["schema"]) \\
             .get_model(job["model"]).version(job["version"])
         result = {"outputs": {name: mv.run(job["X"], function_name=name, **job["run_kwargs"])
                               for name in job["functions"]}}

@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Any
 
 from jupyter_mreg.errors import InvalidArgumentError
+from jupyter_mreg.model.environment.requirements import parse_requirement
 from jupyter_mreg.model.packaging.json_values import jsonable
 from jupyter_mreg.model.packaging.manifest import MethodInfo
 from jupyter_mreg.model.task import Task
@@ -197,12 +198,13 @@ def refuse_channels_in_warehouse(conda_dependencies: Any, target_platforms: Any)
     if "WAREHOUSE" not in platforms:
         return
     for text in [conda_dependencies] if isinstance(conda_dependencies, str) else conda_dependencies:
-        channel, sep, package = str(text).rpartition("::")
-        if sep and channel.strip():
+        req = parse_requirement(str(text), conda=True, arg="conda_dependencies entry")
+        if req["channel"]:
+            package = str(text).rpartition("::")[2].strip()
             raise InvalidArgumentError(
-                f"conda_dependencies entry {text!r} is specified from the non-Snowflake channel {channel.strip()!r}: "
+                f"conda_dependencies entry {text!r} is specified from the non-Snowflake channel {req['channel']!r}: "
                 f"models with dependencies from a non-Snowflake channel cannot run in a Snowflake Warehouse, and "
-                f"target_platforms includes WAREHOUSE. Fix: drop the channel ({package.strip()!r}), or set "
+                f"target_platforms includes WAREHOUSE. Fix: drop the channel ({package!r}), or set "
                 f'target_platforms=["SNOWPARK_CONTAINER_SERVICES"].')
 
 
