@@ -268,4 +268,4 @@ def mreg_registry(home: Path, database_name: str = "MYDB", schema_name: str = "M
     from jupyter_mreg.registry import Registry
 
     session = Session.builder.configs({"home": str(home)}).create()
-    return Registry(session=session, database_name=database_name, schema_name=schema_name)
+    return Registry(session=session, database_name=database_name, schema_name=schema_name, create=True)

@@ -75,3 +75,8 @@ class ReadOnlyError(StorageError):
 class NotSupportedError(MregError, NotImplementedError):
     """The model's framework does not offer what was asked (explainability of a custom model); Snowflake
     raises NotImplementedError here."""
+
+
+class PathNotFoundError(MregError, FileNotFoundError):
+    """A file or folder given to log_model (a `code_paths` entry) does not exist (Snowflake raises
+    FileNotFoundError here)."""

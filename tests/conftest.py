@@ -24,7 +24,7 @@ def session(tmp_path):
 def reg(session):
     from jupyter_mreg.registry import Registry
 
-    return Registry(session=session, database_name="MYDB", schema_name="ML")
+    return Registry(session=session, database_name="MYDB", schema_name="ML", create=True)
 
 
 def make_churn(n: int = 300, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:

@@ -13,7 +13,7 @@ from tests.conftest import run_check
 def test_check_reports_orphans_and_repair_removes_them(tmp_path, churn, pipe):
     home = tmp_path / "reg"
     session = Session.builder.configs({"home": str(home)}).create()
-    reg = Registry(session=session, database_name="D")
+    reg = Registry(session=session, database_name="D", create=True)
     reg.log_model(pipe, model_name="m", version_name="v1", sample_input_data=churn[0].head())
     stray = tmp_path / "stray.bin"
     stray.write_bytes(b"left behind by an interrupted log_model")

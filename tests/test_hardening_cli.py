@@ -31,7 +31,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def _registry(home: Path) -> Registry:
-    return Registry(Session.builder.configs({"home": str(home)}).create(), database_name="D", schema_name="S")
+    return Registry(Session.builder.configs({"home": str(home)}).create(), database_name="D", schema_name="S", create=True)
 
 
 def _logged_registry(home: Path) -> None:

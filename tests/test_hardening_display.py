@@ -39,7 +39,7 @@ def _assert_inert(html: str, *shown: str) -> None:
 def hostile(tmp_path_factory):
     """A registry whose model, version, tag, comment, metrics and feature names are all hostile."""
     home = tmp_path_factory.mktemp("hostile")
-    reg = Registry(Session({"home": str(home)}), database_name="D")
+    reg = Registry(Session({"home": str(home)}), database_name="D", create=True)
     X = pd.DataFrame({NAME: np.arange(5.0), "b": np.arange(5.0) * 2})
     model = LinearRegression().fit(X, X["b"])
     mv = reg.log_model(model, model_name=f'"{NAME}"', version_name=f'"{NAME}"', sample_input_data=X,

@@ -12,11 +12,15 @@ from sqlalchemy import select
 
 from jupyter_mreg.registry import listings
 from jupyter_mreg.registry import queries as q
+from jupyter_mreg.registry.identifiers import QualifiedName, parse_qualified
 from jupyter_mreg.store import tables as t
 
 SYSTEM_ALIASES = q.SYSTEM_ALIASES  # DEFAULT, FIRST, LAST: every model with versions has them
 SHOW_MODELS_COLUMNS = ["created_on", "name", "model_type", "database_name", "schema_name", "comment", "owner",
                        "default_version_name", "versions", "aliases"]
+# SHOW MODELS' model_type of every model logged with a registry (Snowflake's other kinds, such as Cortex
+# fine-tuned models, do not exist here); the framework is in SHOW VERSIONS' model_attributes.
+MODEL_TYPE = "USER_MODEL"
 HISTORY_COLUMNS = ["event_time", "user", "role", "action", "database_name", "schema_name", "model_name",
                    "version_name", "details"]
 
@@ -38,6 +42,14 @@ def schema_exists(session: Any, database: str, schema: str) -> bool:
         return q.schema_exists(conn, database, schema)
 
 
+def model_schemas(session: Any, name: str) -> list[tuple[str, str]]:
+    """`(database, schema)` of every schema that holds a model named `name` (identifier form), sorted."""
+    m = t.models.c
+    query = select(m.database_name, m.schema_name).where(m.name == name).order_by(m.database_name, m.schema_name)
+    with session.catalog.read() as conn:
+        return [tuple(row) for row in conn.execute(query)]
+
+
 def change_stamp(session: Any) -> tuple:
     """The registry's latest change (its audit row's id and time), from any process: equal stamps mean nothing
     changed in between. A poller's ETag."""
@@ -57,7 +69,7 @@ def _models_frame(conn: Any, database: str, schema: str) -> pd.DataFrame:
     m, v, a = t.models.c, t.versions.c, t.aliases.c
     in_schema = (m.database_name == database) & (m.schema_name == schema)
     models = conn.execute(select(t.models).where(in_schema).order_by(m.name)).all()
-    versions = conn.execute(select(v.model_id, v.id, v.name, v.model_type).join(t.models, v.model_id == m.id)
+    versions = conn.execute(select(v.model_id, v.id, v.name).join(t.models, v.model_id == m.id)
                             .where(in_schema).order_by(v.created_on, v.id)).all()
     user = conn.execute(select(a.model_id, a.alias, a.version_id).join(t.models, a.model_id == m.id)
                         .where(in_schema)).all()
@@ -73,7 +85,7 @@ def _models_frame(conn: Any, database: str, schema: str) -> pd.DataFrame:
         default = next((r for r in own if r.id == model.default_version_id), None)
         rows.append({
             "created_on": model.created_on, "name": model.name,
-            "model_type": default.model_type if default is not None else None,
+            "model_type": MODEL_TYPE,
             "database_name": model.database_name, "schema_name": model.schema_name, "comment": model.comment,
             "owner": model.owner, "default_version_name": default.name if default is not None else None,
             "versions": json.dumps([r.name for r in own]),
@@ -84,11 +96,39 @@ def _models_frame(conn: Any, database: str, schema: str) -> pd.DataFrame:
     return frame
 
 
+def model_history(session: Any, qn: QualifiedName) -> pd.DataFrame:
+    """The audit trail of the model now named `qn`, oldest first, across its renames: under each earlier
+    name, back to the rename that gave the next one (a later model of an old name is another model), and
+    back to its CREATE_MODEL."""
+    h = t.history.c
+    ids: list[int] = []
+    name, before = qn, None
+    with session.catalog.read() as conn:
+        while name is not None:
+            query = select(h.id, h.action, h.details).where(
+                h.database_name == name.database, h.schema_name == name.schema, h.model_name == name.name)
+            if before is not None:
+                query = query.where(h.id < before)
+            name = None
+            for row in conn.execute(query.order_by(h.id.desc())):
+                ids.append(row.id)
+                if row.action == "CREATE_MODEL":
+                    break
+                if row.action == "RENAME_MODEL":  # recorded under the new name: go on under the old one
+                    previous = json.loads(row.details).get("previous_name")
+                    if previous:
+                        name, before = parse_qualified(previous, qn.database, qn.schema), row.id
+                    break
+    return _history_frame(session, h.id.in_(ids))
+
+
 def history(session: Any, **where: str) -> pd.DataFrame:
     """The audit trail, oldest first, filtered by equality on `database`, `schema`, `model`, `version`."""
-    query = select(*(t.history.c[c] for c in HISTORY_COLUMNS)).order_by(t.history.c.id)
-    for column, value in where.items():
-        query = query.where(t.history.c[f"{column}_name"] == value)
+    return _history_frame(session, *(t.history.c[f"{column}_name"] == value for column, value in where.items()))
+
+
+def _history_frame(session: Any, *conditions: Any) -> pd.DataFrame:
+    query = select(*(t.history.c[c] for c in HISTORY_COLUMNS)).where(*conditions).order_by(t.history.c.id)
     with session.catalog.read() as conn:
         rows = conn.execute(query).all()
     frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)

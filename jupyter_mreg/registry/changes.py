@@ -293,10 +293,11 @@ def _insert_version(tx: _Transaction, qn: QualifiedName, version: str | None, ma
     return tx.record_model(action, qn, version, model_type=manifest.model_type, comment=comment, **details)
 
 
-def duplicate_version(qn: QualifiedName, version: str) -> AlreadyExistsError:
-    """The error for a version name the model already has (Snowflake's wording)."""
+def duplicate_version(model: object, version: str) -> AlreadyExistsError:
+    """The error for a version name the model already has, in Snowflake's words: `model` and `version` as
+    the caller wrote them (`log_model`'s arguments), else the qualified name and the version's name."""
     return AlreadyExistsError(
-        f"Model {qn} version {version} already existed. To auto-generate `version_name`, skip that argument.")
+        f"Model {model} version {version} already existed. To auto-generate `version_name`, skip that argument.")
 
 
 def _free_version_name(conn: Any, model_id: int) -> str:

@@ -158,9 +158,9 @@ class Model:
         self._qn = target
 
     def get_model_history(self) -> pd.DataFrame:
-        """This model's entries in the audit trail (by its current name)."""
-        return catalog_reads.history(self._session, database=self._qn.database, schema=self._qn.schema,
-                                     model=self._qn.name)
+        """This model's entries in the audit trail, oldest first, under its earlier names too (renames are
+        followed back to its creation)."""
+        return catalog_reads.model_history(self._session, self._qn)
 
     # --- display ----------------------------------------------------------------------------------
     def __repr__(self) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pandas as pd
 from jupyter_mreg._lazy import lazy_module
 from jupyter_mreg.errors import InvalidArgumentError, MetricNotFoundError, MregError
 from jupyter_mreg.model.packaging.manifest import Manifest
+from jupyter_mreg.model.packaging.sample_row import read_sample_row
 from jupyter_mreg.model.task import Task
 from jupyter_mreg.registry import metadata as md
 from jupyter_mreg.registry.html import error_card, version_card
@@ -120,11 +122,32 @@ class ModelVersion:
 
     # --- functions and task -------------------------------------------------------------------------
     def show_functions(self) -> list[dict]:
-        """Each method: name, target_method, target_method_function_type, signature, is_partitioned."""
+        """Each method: name, target_method, target_method_function_type, signature, is_partitioned, and
+        sample_input_data (the example row captured at log_model that the method takes, or None)."""
+        methods = self.manifest.methods
+        sample = self.get_sample_input_data() if any(m.sample_input_file_path for m in methods) else None
         return [{"name": m.name, "target_method": m.target_method,
                  "target_method_function_type": m.function_type,
                  "signature": model_signature.ModelSignature.from_dict(m.signature),
-                 "is_partitioned": m.is_partitioned} for m in self.manifest.methods]
+                 "is_partitioned": m.is_partitioned,
+                 "sample_input_data": sample.copy() if m.sample_input_file_path else None}
+                for m in methods]
+
+    def get_sample_input_data(self, function_name: str | None = None) -> pd.DataFrame | None:
+        """The row of `sample_input_data` captured when the version was logged (option
+        `capture_sample_input_data`, on by default), as a one-row DataFrame; None when none was captured (for
+        `function_name`, when given: a method whose inputs are other columns has none)."""
+        methods = self.manifest.methods
+        if function_name is not None:
+            methods = [runner.select_method(methods, function_name, f"{self._qn} version {self._version}")]
+        path = next((m.sample_input_file_path for m in methods if m.sample_input_file_path), None)
+        if path is None:
+            return None
+        files = self._files(self._row().id)
+        with tempfile.TemporaryDirectory() as folder:  # read verified, like every file of a version
+            sha, size = files[path]
+            self._session.artifacts.get_file(sha, Path(folder) / "sample", size=size, label=path)
+            return read_sample_row((Path(folder) / "sample").read_text(encoding="utf-8"))
 
     def get_model_task(self) -> Task:
         return Task(self.manifest.task)

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from jupyter_mreg._lazy import lazy_module
-from jupyter_mreg.errors import InvalidArgumentError, StorageError
+from jupyter_mreg.errors import InvalidArgumentError, NotFoundError, StorageError
 from jupyter_mreg.model.handlers.base import scratch_in
 from jupyter_mreg.model.packaging.manifest import Manifest
 from jupyter_mreg.registry.identifiers import QualifiedName, parse_identifier, parse_qualified
@@ -25,34 +25,62 @@ changes = lazy_module("jupyter_mreg.registry.changes")
 q = lazy_module("jupyter_mreg.registry.queries")
 sharing = lazy_module("jupyter_mreg.store.sharing")
 store = lazy_module("jupyter_mreg.store")
+options_check = lazy_module("jupyter_mreg.model.packaging.options")
 package = lazy_module("jupyter_mreg.model.packaging.package")  # and our save code, with every handler's module
+
+DEFAULT_DATABASE = "MODEL_REGISTRY"  # where a session that names no database keeps its models
+DEFAULT_SCHEMA = "PUBLIC"
 
 
 class Registry:
     """Models in one schema of a local registry.
 
     `database_name` falls back to the session's database, then `MODEL_REGISTRY`; `schema_name` is `PUBLIC`
-    when only a database is given, else the session's schema, else `PUBLIC`. Both are created on first use.
+    when only a database is given, else the session's schema, else `PUBLIC`.
+
+    As in Snowflake, a database or schema that does not exist is a `NotFoundError` (a `ValueError`):
+    "Database X does not exist." Pass `create=True` to create it instead. Two exceptions, so a fresh
+    registry works out of the box: the default location `MODEL_REGISTRY.PUBLIC` is created when missing,
+    and so is the `PUBLIC` schema of a database that exists (every Snowflake database has one).
+    A read-only registry creates nothing: a schema it lacks just lists no models.
     """
 
     def __init__(self, session: Any, *, database_name: str | None = None, schema_name: str | None = None,
-                 options: dict | None = None) -> None:
+                 options: dict | None = None, create: bool = False) -> None:
         self._session = session
         if database_name:
             database = parse_identifier(database_name, "Database name")
-            schema = parse_identifier(schema_name, "Schema name") if schema_name else "PUBLIC"
+            schema = parse_identifier(schema_name, "Schema name") if schema_name else DEFAULT_SCHEMA
         else:
-            database = session.get_current_database() or "MODEL_REGISTRY"
+            database = session.get_current_database() or DEFAULT_DATABASE
             schema = (parse_identifier(schema_name, "Schema name") if schema_name
-                      else session.get_current_schema() or "PUBLIC")
+                      else session.get_current_schema() or DEFAULT_SCHEMA)
         self._database, self._schema = database, schema
         unknown = sorted(set(options or {}) - {"enable_monitoring"})
         if unknown:
             raise InvalidArgumentError(f"Registry options {unknown} are unknown: the only option is 'enable_monitoring'.")
         self._options = {"enable_monitoring": True, **(options or {})}
-        # A read-only registry creates nothing: a schema it lacks just lists no models.
-        if not session.read_only and not catalog_reads.schema_exists(session, database, schema):
+        if not session.read_only:
+            self._open_schema(create or (database, schema) == (DEFAULT_DATABASE, DEFAULT_SCHEMA))
+
+    def _open_schema(self, create: bool) -> None:
+        """Create this registry's schema when `create` (or it is the PUBLIC schema of an existing database);
+        else refuse a missing database or schema with Snowflake's message and the fix."""
+        session, database, schema = self._session, self._database, self._schema
+        if catalog_reads.schema_exists(session, database, schema):
+            return
+        databases = catalog_reads.database_names(session)
+        if create or (database in databases and schema == DEFAULT_SCHEMA):
             changes.create_schema(session, database, schema)
+            return
+        if database not in databases:
+            what, existing = f"Database {database}", f"databases: {', '.join(databases) or 'none'}"
+        else:
+            schemas = [s for _, s in catalog_reads.schema_names(session, database)]
+            what, existing = f"Schema {database}.{schema}", f"schemas of {database}: {', '.join(schemas)}"
+        raise NotFoundError(
+            f"{what} does not exist. Fix: pass create=True to create it (Registry(session, database_name="
+            f"{database!r}, schema_name={schema!r}, create=True)), or use an existing one ({existing}).")
 
     # --- identity -------------------------------------------------------------------------------
     @property
@@ -106,6 +134,12 @@ class Registry:
                   task: Any = None, options: dict | None = None):
         """Log `model` as a new immutable version of `model_name` and return its `ModelVersion`.
 
+        `artifact_repository_map` and `resource_constraint` are accepted for Snowflake code and ignored with
+        a warning (models run in this Python environment, on this machine). A `conda_dependencies` entry from
+        a named channel (`conda-forge::x`) is refused when `target_platforms` names WAREHOUSE, as in Snowflake.
+        With `sample_input_data`, one row of it is kept with the version (`ModelVersion.get_sample_input_data`)
+        unless `options={"capture_sample_input_data": False}`.
+
         A missing `version_name` gets a random `ADJECTIVE_ANIMAL_N` name. The first version of a model is
         its default. Nothing is visible until every file is stored and verified. The package is saved in a
         staging folder of the registry's own, never in TMPDIR (see `_staging`): one that a killed log_model
@@ -128,8 +162,9 @@ class Registry:
                     f"specified. Also given: {sorted(extra)}.")
             return self._copy_version(model, qn, version)
         changes.check_comment(comment, f"model {qn}")
+        options_check.warn_unused_snowflake_options(artifact_repository_map, resource_constraint)
         if version is not None:
-            self._refuse_duplicate(qn, version)
+            self._refuse_duplicate(qn, version, model_name, version_name)
         metadata = dump_metadata(metrics_metadata(metrics or {}))
         sharing.record_use(self._session.catalog, self._session.artifacts)  # before any object: see store/sharing.py
         # The upload record comes first: it names the staging folder and keeps it safe while the package is saved.
@@ -170,11 +205,12 @@ class Registry:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    def _refuse_duplicate(self, qn: QualifiedName, version: str) -> None:
+    def _refuse_duplicate(self, qn: QualifiedName, version: str, model_name: str, version_name: str) -> None:
+        """Refuse, before packaging, a version name the model has (named as the caller wrote it, as Snowflake)."""
         with self._session.catalog.read() as conn:
             row = q.model_row(conn, qn)
             if row is not None and q.version_row(conn, row.id, version) is not None:
-                raise changes.duplicate_version(qn, version)
+                raise changes.duplicate_version(model_name, version_name)
 
     def _publish(self, qn: QualifiedName, version: str | None, upload_id: str, folder: Path, manifest: Manifest,
                  *, comment: str | None, metadata: str) -> str:

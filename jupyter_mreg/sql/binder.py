@@ -19,9 +19,10 @@ from sqlglot import exp
 from jupyter_mreg.errors import MregError
 from jupyter_mreg.inference.runner import select_method
 from jupyter_mreg.model.model_signature import ModelSignature
+from jupyter_mreg.registry import catalog_reads
 from jupyter_mreg.registry.identifiers import parse_identifier, to_identifier
 from jupyter_mreg.sql.dialect import ModelRef, position
-from jupyter_mreg.sql.errors import SqlError
+from jupyter_mreg.sql.errors import SqlError, unqualified_model_message
 
 if TYPE_CHECKING:
     from jupyter_mreg.model.packaging.manifest import MethodInfo
@@ -199,6 +200,11 @@ class Resolver:
             message = str(exc)
             if name.startswith('"') and "Did you mean" in message:
                 message += f" Quoted names are case-sensitive: {name} is not {name.strip(chr(34)).upper()}."
+            if len(idents) == 1:
+                session = self.ctx.session
+                message = unqualified_model_message(
+                    message, name, database, schema, elsewhere=catalog_reads.model_schemas(session, name),
+                    schema_exists=catalog_reads.schema_exists(session, database, schema))
             raise self.error(message, name_node) from None
         try:
             mv = model.version(version) if version is not None else model.default

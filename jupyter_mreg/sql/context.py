@@ -8,9 +8,7 @@ from typing import Any
 
 from jupyter_mreg.errors import NotFoundError
 from jupyter_mreg.registry import Registry, catalog_reads
-
-DEFAULT_DATABASE = "MODEL_REGISTRY"  # as `Registry` falls back to when the session names none
-DEFAULT_SCHEMA = "PUBLIC"
+from jupyter_mreg.registry.registry import DEFAULT_DATABASE, DEFAULT_SCHEMA
 
 
 @dataclass
@@ -42,5 +40,6 @@ class SqlContext:
                 if not catalog_reads.schema_exists(self.session, *key):
                     raise NotFoundError(f"Schema {key[0]}.{key[1]} does not exist or not authorized.")
             # Identifier forms parse to themselves (`MYDB` stays MYDB, `"my db"` keeps its quotes).
-            self._registries[key] = Registry(session=self.session, database_name=key[0], schema_name=key[1])
+            self._registries[key] = Registry(session=self.session, database_name=key[0], schema_name=key[1],
+                                            create=create)
         return self._registries[key]

@@ -40,7 +40,7 @@ from jupyter_mreg.registry.identifiers import QualifiedName, resolved, to_identi
 from jupyter_mreg.registry.metadata import checked_metadata
 from jupyter_mreg.sql import ddl_parse as p
 from jupyter_mreg.sql.context import SqlContext
-from jupyter_mreg.sql.errors import SqlError
+from jupyter_mreg.sql.errors import SqlError, unqualified_model_message
 
 OK = "Statement executed successfully."
 SHOW_FUNCTIONS_COLUMNS = ["created_on", "name", "version_name", "min_num_arguments", "max_num_arguments",
@@ -119,9 +119,19 @@ class _Exec:
     def model(self, name: p.Name, *, if_exists: bool = False):
         """The model `name` names; None if it does not exist and `if_exists`."""
         qn = self.qualify(name)
-        if not catalog_reads.schema_exists(self.session, qn.database, qn.schema):
-            if if_exists:
-                return None
+        schema_exists = catalog_reads.schema_exists(self.session, qn.database, qn.schema)
+        if not schema_exists and if_exists:
+            return None
+        if len(name.parts) == 1:  # looked for in the current schema: say so, and where the name does exist
+            try:
+                return self.ctx.registry(qn.database, qn.schema).get_model(str(qn))
+            except NotFoundError as exc:
+                if if_exists:
+                    return None
+                raise self.error(unqualified_model_message(
+                    str(exc), qn.name, qn.database, qn.schema, schema_exists=schema_exists,
+                    elsewhere=catalog_reads.model_schemas(self.session, qn.name)), name.start) from None
+        if not schema_exists:
             self.require_schema(qn.database, qn.schema, name.start, f"Unable to find model {qn}: ")
         registry = self.ctx.registry(qn.database, qn.schema)
         try:

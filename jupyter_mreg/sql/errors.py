@@ -72,3 +72,20 @@ def unreadable(text: str, exc: Exception) -> SqlError:
     if comment >= 0 and "*/" not in text[comment:]:
         return SqlError("This comment is not closed: add the missing */.", sql=text, position=comment)
     return SqlError(f"The SQL cannot be read (an unclosed string, quoted name or comment?): {exc}", sql=text)
+
+
+def unqualified_model_message(message: str, name: str, database: str, schema: str, *, schema_exists: bool,
+                              elsewhere: list[tuple[str, str]]) -> str:
+    """"Model `name` not found" for a name written without a schema: `message` (the registry's) plus where
+    it was looked for (`database.schema`, the current schema), the schemas `elsewhere` that hold a model of
+    that name, and how to qualify it. A plain typo (the schema exists, no model of that name anywhere) keeps
+    `message`: its qualified name says where, its "Did you mean" what."""
+    where = f"the current schema {database}.{schema}"
+    if schema_exists and not elsewhere:
+        return message
+    if schema_exists:
+        head = f"{message} {name} is not qualified, so it was looked for in {where}."
+    else:
+        head = f"Unable to find model {name}: it is not qualified, so it was looked for in {where}, which does not exist."
+    found = "".join(f" A model {name} exists in {d}.{s}: write {d}.{s}.{name}." for d, s in elsewhere[:3])
+    return f"{head}{found} Fix: write DATABASE.SCHEMA.{name}, or run USE SCHEMA DATABASE.SCHEMA first."

@@ -64,7 +64,7 @@ FRESH = PLAIN + textwrap.dedent("""
     with open(sys.argv[1], "rb") as f:
         job = pickle.load(f)
     reg = Registry(session=Session.builder.configs({"home": job["home"]}).create(),
-                   database_name="MYDB", schema_name="ML")
+                   database_name="MYDB", schema_name="ML", create=True)
     out = {}
     for name, X in job["runs"].items():
         mv = reg.get_model(name).version("V1")
@@ -162,7 +162,7 @@ def registry(tmp_path_factory):
 
     home = tmp_path_factory.mktemp("hf") / "registry"
     session = Session.builder.configs({"home": str(home)}).create()
-    yield Registry(session=session, database_name="MYDB", schema_name="ML")
+    yield Registry(session=session, database_name="MYDB", schema_name="ML", create=True)
     session.close()
 
 
@@ -402,7 +402,7 @@ LOG4 = PLAIN + textwrap.dedent("""
     S = tt.SENTENCES
     Q = ["who loves london", "what was good", "where is the food", "what a day"]
     reg = Registry(session=Session.builder.configs({"home": sys.argv[2]}).create(),
-                   database_name="MYDB", schema_name="ML")
+                   database_name="MYDB", schema_name="ML", create=True)
     cases = {
         "summarization_bart": (tt.summarization(arch="bart"), pd.DataFrame({"documents": S}),
                                lambda p: {"summary_text": [r["summary_text"] for r in p(S)]}),

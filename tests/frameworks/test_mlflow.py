@@ -250,7 +250,7 @@ def test_a_folder_is_logged_without_importing_mlflow(store, tmp_path):
         assert Handler.can_handle("runs:/abc/model") and Handler.can_handle("models:/churn/1")
         assert not Handler.can_handle(object()) and not Handler.can_handle("not a model")
         session = Session.builder.configs({{"home": {str(tmp_path / "home")!r}}}).create()
-        reg = Registry(session=session, database_name="MYDB", schema_name="ML")
+        reg = Registry(session=session, database_name="MYDB", schema_name="ML", create=True)
         mv = reg.log_model(Path({str(store["folder"])!r}), model_name="churn", version_name="v1")
         print(mv.show_functions()[0]["name"], "mlflow" in sys.modules, "sklearn" in sys.modules)
         """

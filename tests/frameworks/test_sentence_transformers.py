@@ -36,7 +36,7 @@ def registry(tmp_path_factory):
     from jupyter_mreg.registry import Registry
 
     session = Session.builder.configs({"home": str(tmp_path_factory.mktemp("st") / "registry")}).create()
-    yield Registry(session=session, database_name="MYDB", schema_name="ML")
+    yield Registry(session=session, database_name="MYDB", schema_name="ML", create=True)
     session.close()
 
 

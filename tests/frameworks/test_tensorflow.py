@@ -72,7 +72,7 @@ def module_reg(tmp_path_factory):
     from jupyter_mreg.registry import Registry
 
     session = Session.builder.configs({"home": str(tmp_path_factory.mktemp("tf_registry"))}).create()
-    yield Registry(session=session, database_name="MYDB", schema_name="ML")
+    yield Registry(session=session, database_name="MYDB", schema_name="ML", create=True)
     session.close()
 
 

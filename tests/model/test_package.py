@@ -496,7 +496,7 @@ def test_ext_modules_must_be_modules(pkg, binary, data):
 
 
 def test_missing_code_path_is_refused(pkg, binary, data, tmp_path):
-    with pytest.raises(InvalidArgumentError, match="code_paths entry .* does not exist"):
+    with pytest.raises(FileNotFoundError, match="Code path .* does not exist"):  # Snowflake's class
         save_package(binary, pkg, sample_input_data=data[0], code_paths=[str(tmp_path / "nope.py")])
     assert list(pkg.iterdir()) == []
 

@@ -42,7 +42,7 @@ def listener(session):
 
 def test_each_kind_of_change_is_heard_once_after_commit(session, listener, churn, pipe):
     X, _ = churn
-    reg = Registry(session=session, database_name="MYDB", schema_name="ML")
+    reg = Registry(session=session, database_name="MYDB", schema_name="ML", create=True)
     v1 = reg.log_model(pipe, model_name="churn", version_name="v1", sample_input_data=X.head())
     reg.log_model(v1, model_name="churn", version_name="v2")
     model = reg.get_model("churn")
@@ -79,7 +79,7 @@ def test_each_kind_of_change_is_heard_once_after_commit(session, listener, churn
 
 def test_the_audit_trail_has_one_row_per_change(session, listener, churn, pipe):
     X, _ = churn
-    reg = Registry(session=session, database_name="MYDB", schema_name="ML")
+    reg = Registry(session=session, database_name="MYDB", schema_name="ML", create=True)
     mv = reg.log_model(pipe, model_name="churn", version_name="v1", sample_input_data=X.head())
     mv.set_alias("prod")
     mv.set_metric("auc", 0.9)
@@ -90,7 +90,7 @@ def test_the_audit_trail_has_one_row_per_change(session, listener, churn, pipe):
 
 def test_a_refused_change_is_not_heard_and_leaves_no_trace(session, listener, churn, pipe):
     X, _ = churn
-    reg = Registry(session=session, database_name="MYDB", schema_name="ML")
+    reg = Registry(session=session, database_name="MYDB", schema_name="ML", create=True)
     mv = reg.log_model(pipe, model_name="churn", version_name="v1", sample_input_data=X.head())
     before = len(listener.heard)
     with pytest.raises(NotFoundError, match="does not exist in model MYDB.ML.CHURN"):
@@ -108,7 +108,7 @@ def test_a_change_rolled_back_after_its_writes_is_never_heard(session, listener,
     model's row, the version's row and the CREATE_MODEL audit row were written) rolls back everything, and
     nobody hears of any of it."""
     X, _ = churn
-    reg = Registry(session=session, database_name="MYDB", schema_name="ML")
+    reg = Registry(session=session, database_name="MYDB", schema_name="ML", create=True)
     before = len(listener.heard)
     with sqlite3.connect(session.home / "catalog.db") as conn:
         conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON version_files BEGIN SELECT RAISE(ABORT, 'disk quota'); END")
@@ -126,9 +126,9 @@ def test_a_failing_subscriber_warns_and_the_others_still_hear(session, listener)
     unsubscribe = changes.subscribe(broken)
     try:
         with pytest.warns(RuntimeWarning, match="listener bug.*The change was made"):
-            Registry(session=session, database_name="NEWDB", schema_name="S")
+            Registry(session=session, database_name="NEWDB", schema_name="S", create=True)
     finally:
         unsubscribe()
     assert listener.actions == ["CREATE_DATABASE", "CREATE_SCHEMA"]
-    Registry(session=session, database_name="NEWDB", schema_name="T")  # unsubscribed: no warning
+    Registry(session=session, database_name="NEWDB", schema_name="T", create=True)  # unsubscribed: no warning
     assert listener.actions[-1] == "CREATE_SCHEMA"

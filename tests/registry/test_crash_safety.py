@@ -28,7 +28,7 @@ WRITER = textwrap.dedent("""
             return pd.DataFrame({"n": [os.path.getsize(self.context.path("blob"))] * len(df)})
 
     home, run = sys.argv[1], int(sys.argv[2])
-    reg = Registry(Session.builder.configs({"home": home}).create(), database_name="D", schema_name="S")
+    reg = Registry(Session.builder.configs({"home": home}).create(), database_name="D", schema_name="S", create=True)
     X = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0) % 3})
     lr = LogisticRegression().fit(X, (X["a"] > 20).astype(int))
     print("ready", flush=True)
@@ -43,7 +43,7 @@ WRITER = textwrap.dedent("""
 
 
 def _visible_versions_load(home):
-    reg = Registry(Session.builder.configs({"home": str(home)}).create(), database_name="D", schema_name="S")
+    reg = Registry(Session.builder.configs({"home": str(home)}).create(), database_name="D", schema_name="S", create=True)
     count = 0
     for model in reg.models():
         for mv in model.versions():
@@ -89,7 +89,7 @@ KILL_AT = textwrap.dedent("""
     module_name, cls_name, method_name = target.rsplit(".", 2)
     cls = getattr(importlib.import_module(module_name), cls_name)
     original = getattr(cls, method_name)
-    reg = Registry(Session.builder.configs({"home": home}).create(), database_name="D", schema_name="S")
+    reg = Registry(Session.builder.configs({"home": home}).create(), database_name="D", schema_name="S", create=True)
     X = pd.DataFrame({"a": np.arange(10.0)})
     model = LinearRegression().fit(X, X["a"])
     if sys.argv[3:] != ["first"]:
@@ -112,7 +112,7 @@ def test_kill_9_at_each_step_of_publishing(tmp_path, phase):
     result = subprocess.run([sys.executable, "-c", KILL_AT, str(home), PHASES[phase]], capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == -9, result.stdout + result.stderr
-    reg = Registry(Session.builder.configs({"home": str(home)}).create(), database_name="D", schema_name="S")
+    reg = Registry(Session.builder.configs({"home": str(home)}).create(), database_name="D", schema_name="S", create=True)
     assert [v.version_name for v in reg.get_model("m").versions()] == ["V1"]  # v2 left no visible trace
     assert reg.get_model("m").version("v1").load() is not None
     history = reg.get_history()

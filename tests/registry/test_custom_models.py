@@ -71,7 +71,7 @@ def test_code_paths_make_a_local_module_importable_in_a_fresh_process(reg, sessi
         import pandas as pd
         from jupyter_mreg import Session
         from jupyter_mreg.registry import Registry
-        reg = Registry(Session.builder.configs({{"home": {str(session.home)!r}}}).create(), database_name="MYDB", schema_name="ML")
+        reg = Registry(Session.builder.configs({{"home": {str(session.home)!r}}}).create(), database_name="MYDB", schema_name="ML", create=True)
         print(reg.get_model("doubler").version("v1").run(pd.DataFrame({{"x": [3, 4]}}))["out"].tolist())
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)

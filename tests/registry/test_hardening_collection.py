@@ -28,7 +28,7 @@ def _registry(home: Path, *, artifacts: Path | None = None) -> Registry:
     config = {"home": str(home)}
     if artifacts is not None:
         config["artifacts_url"] = str(artifacts)
-    return Registry(Session.builder.configs(config).create(), database_name="D")
+    return Registry(Session.builder.configs(config).create(), database_name="D", create=True)
 
 
 def _objects(artifacts: Path) -> set[str]:
@@ -68,7 +68,7 @@ def test_hardening_repair_from_a_mistyped_catalog_keeps_an_older_registrys_objec
     assert f"artifact store at {str(artifacts)!r} holds {len(before)} object(s)" in out
     assert "--allow-empty-catalog" in out
     assert _objects(artifacts) == before
-    model = Registry(Session({"home": str(home)}), database_name="MYDB", schema_name="ML").get_model("CHURN")
+    model = Registry(Session({"home": str(home)}), database_name="MYDB", schema_name="ML", create=True).get_model("CHURN")
     assert list(model.version("V1").run(X_0_1, function_name="predict")["output_feature_0"]) == [1, 0, 1]
 
 

@@ -22,7 +22,7 @@ WRITER = textwrap.dedent("""
 
     home, worker, catalog_url = sys.argv[1], int(sys.argv[2]), sys.argv[3] or None
     config = {"home": home, "user": f"w{worker}", "catalog_url": catalog_url}
-    reg = Registry(Session.builder.configs(config).create(), database_name="D")
+    reg = Registry(Session.builder.configs(config).create(), database_name="D", create=True)
     X = pd.DataFrame({"a": np.arange(20.0) + worker})
     model = LinearRegression().fit(X, X["a"] * worker)
     won, lost, auto = [], [], []
@@ -53,7 +53,7 @@ def test_eight_concurrent_writers(tmp_path, catalog, request):
     assert sorted(won) == [f"V{i}" for i in range(5)]  # each explicit name won exactly once
     assert len(auto) == 40 and len(set(auto)) == 40
     reg = Registry(Session.builder.configs({"home": str(home), "catalog_url": catalog_url or None}).create(),
-                   database_name="D")
+                   database_name="D", create=True)
     versions = reg.get_model("shared").show_versions()
     assert len(versions) == 45 and versions["name"].is_unique
     assert set(versions["name"]) == set(won) | set(auto)

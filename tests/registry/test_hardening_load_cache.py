@@ -26,13 +26,13 @@ KILLED_LOAD = textwrap.dedent("""
         original(self, *args, **kwargs)
         os.kill(os.getpid(), signal.SIGKILL)
     ArtifactStore.get_file = killing
-    Registry(Session({"home": sys.argv[1]}), database_name="D").get_model("m").version("v1").load()
+    Registry(Session({"home": sys.argv[1]}), database_name="D", create=True).get_model("m").version("v1").load()
 """)
 
 
 def test_hardening_an_interrupted_unpack_is_removed_by_the_next_load(tmp_path):
     home = tmp_path / "reg"
-    reg = Registry(Session({"home": str(home)}), database_name="D")
+    reg = Registry(Session({"home": str(home)}), database_name="D", create=True)
     X = pd.DataFrame({"a": np.arange(10.0)})
     reg.log_model(LinearRegression().fit(X, X["a"]), model_name="m", version_name="v1", sample_input_data=X)
     result = subprocess.run([sys.executable, "-c", KILLED_LOAD, str(home)], capture_output=True, text=True,

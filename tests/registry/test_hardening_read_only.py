@@ -68,7 +68,7 @@ COMMON = textwrap.dedent("""
 BUILD = COMMON + textwrap.dedent("""
     home, expected, state = sys.argv[1:4]
     session = Session.builder.configs({"home": home}).create()
-    reg = Registry(session=session, database_name="MYDB", schema_name="ML")
+    reg = Registry(session=session, database_name="MYDB", schema_name="ML", create=True)
     mv = reg.log_model(MODEL, model_name="churn", version_name="v1", sample_input_data=X, metrics={"accuracy": 0.9},
                        comment="first")
     mv.set_alias("production")
@@ -88,7 +88,7 @@ READ = COMMON + textwrap.dedent("""
     package.save_package = packaged
     home = sys.argv[1]
     session = Session.builder.configs({"home": home}).create()
-    reg = Registry(session=session, database_name="MYDB", schema_name="ML")
+    reg = Registry(session=session, database_name="MYDB", schema_name="ML", create=True)
     out = {"reads": reads(reg)}
     out.update(read_only=session.read_only, cache=str(session.cache_dir), writes={})
     mv = reg.get_model("churn").version("v1")
@@ -273,7 +273,7 @@ def test_hardening_read_only_config_reads_and_refuses_writes(built, monkeypatch,
     before = snapshot(home)
     session = _ro_session(home)
     assert session.read_only is True
-    reg = Registry(session=session, database_name="MYDB", schema_name="ML")
+    reg = Registry(session=session, database_name="MYDB", schema_name="ML", create=True)
     mv = reg.get_model("churn").version("production")
     assert mv.show_metrics() == {"accuracy": 0.9}
     assert reg.show_models()["name"].tolist() == ["CHURN"]
@@ -321,7 +321,7 @@ def test_hardening_read_only_registry_on_a_missing_schema_creates_nothing(built,
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     before = snapshot(home)
     session = _ro_session(home)
-    reg = Registry(session=session, database_name="OTHER", schema_name="S")  # a writable one creates it
+    reg = Registry(session=session, database_name="OTHER", schema_name="S", create=True)  # a writable one creates it
     assert reg.show_models().empty and reg.models() == []
     assert execute("SHOW MODELS IN ACCOUNT", {}, session=session)["name"].tolist() == ["CHURN"]
     _allowed_new_files(before, snapshot(home))
@@ -442,7 +442,7 @@ def test_hardening_read_only_reads_a_catalog_of_the_previous_schema(built, monke
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     before = snapshot(home)
     session = _ro_session(home)
-    mv = Registry(session=session, database_name="MYDB", schema_name="ML").get_model("churn").version("production")
+    mv = Registry(session=session, database_name="MYDB", schema_name="ML", create=True).get_model("churn").version("production")
     assert mv.load().predict(_X()).tolist() == expected["predict"]
     session.close()
     _allowed_new_files(before, snapshot(home))

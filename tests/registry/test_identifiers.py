@@ -41,7 +41,7 @@ def one_model(tmp_path_factory):
     from sklearn.linear_model import LinearRegression
 
     session = Session.builder.configs({"home": str(tmp_path_factory.mktemp("ids"))}).create()
-    reg = Registry(session=session, database_name="D")
+    reg = Registry(session=session, database_name="D", create=True)
     X = pd.DataFrame({"a": np.arange(5.0)})
     mv = reg.log_model(LinearRegression().fit(X, X["a"]), model_name="base", version_name="v1", sample_input_data=X)
     return reg, mv
@@ -63,7 +63,7 @@ def test_only_mreg_errors_escape(one_model, name, other):
         lambda: model.set_tag(name, "x"),
         lambda: model.get_tag(name),
         lambda: mv.get_metric(name),
-        lambda: Registry(reg.session, database_name=name, schema_name=other),
+        lambda: Registry(reg.session, database_name=name, schema_name=other, create=True),
     ]
     for call in calls:
         try:

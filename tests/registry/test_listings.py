@@ -15,7 +15,7 @@ OTHER_PROCESS = """
 import sys
 from jupyter_mreg import Session
 from jupyter_mreg.registry import Registry
-reg = Registry(session=Session({"home": sys.argv[1]}), database_name="MYDB", schema_name="ML")
+reg = Registry(session=Session({"home": sys.argv[1]}), database_name="MYDB", schema_name="ML", create=True)
 reg.get_model("churn").version("v1").set_alias("prod")
 reg.get_model("churn").comment = "from elsewhere"
 """
@@ -49,7 +49,7 @@ def test_a_registry_made_again_at_the_same_place_is_not_confused_with_the_old_on
     home = tmp_path / "again"
     for version, metric in (("v1", 0.5), ("v2", 0.9)):  # same model, same number of changes each time
         session = Session({"home": str(home)})
-        reg = Registry(session=session, database_name="MYDB", schema_name="ML")
+        reg = Registry(session=session, database_name="MYDB", schema_name="ML", create=True)
         reg.log_model(pipe, model_name="churn", version_name=version, sample_input_data=X.head(),
                       metrics={"auc": metric})
         listed = reg.get_model("churn").show_versions()

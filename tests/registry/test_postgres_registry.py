@@ -17,7 +17,7 @@ def pg_session(tmp_path, empty_postgres):
 
 
 def test_log_find_alias_run_on_postgresql(pg_session, churn, pipe):
-    reg = Registry(session=pg_session, database_name="MYDB", schema_name="ML")
+    reg = Registry(session=pg_session, database_name="MYDB", schema_name="ML", create=True)
     mv = reg.log_model(pipe, model_name="churn", version_name="v1", sample_input_data=churn[0].head(),
                        metrics={"auc": 0.8})
     reg.log_model(pipe, model_name="churn", sample_input_data=churn[0].head())

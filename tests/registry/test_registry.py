@@ -17,7 +17,7 @@ def test_seed_code_runs_as_written(tmp_path, churn, pipe):
     from jupyter_mreg.registry import Registry
 
     session = Session.builder.configs({"home": str(tmp_path / "registry")}).create()
-    reg = Registry(session=session, database_name="MYDB", schema_name="ML")
+    reg = Registry(session=session, database_name="MYDB", schema_name="ML", create=True)
     with pytest.warns(UserWarning, match=r"'scikit-learn==1.5.0' is declared, but scikit-learn .* is installed"):
         mv = reg.log_model(model=pipe, model_name="customer_churn", version_name="v1",
                            sample_input_data=X_train.head(), comment="baseline LR", metrics={"auc": 0.84},
@@ -43,7 +43,7 @@ def test_duplicate_version_says_how_to_get_an_automatic_name(reg, churn, pipe):
     reg.log_model(pipe, model_name="m", version_name="v1", sample_input_data=churn[0].head())
     with pytest.raises(AlreadyExistsError) as info:
         reg.log_model(pipe, model_name="M", version_name="V1", sample_input_data=churn[0].head())
-    assert str(info.value) == ("Model MYDB.ML.M version V1 already existed. To auto-generate `version_name`, "
+    assert str(info.value) == ("Model M version V1 already existed. To auto-generate `version_name`, "
                                "skip that argument.")
     assert isinstance(info.value, ValueError)
     assert len(reg.get_model("m").versions()) == 1
@@ -74,7 +74,7 @@ def test_show_models_columns_and_values(reg, churn, pipe):
                                 "owner", "default_version_name", "versions", "aliases"]
     row = df.iloc[0]
     assert (row["name"], row["database_name"], row["schema_name"]) == ("CHURN", "MYDB", "ML")
-    assert row["model_type"] == "sklearn" and row["owner"] == "DATA_SCIENTIST"
+    assert row["model_type"] == "USER_MODEL" and row["owner"] == "DATA_SCIENTIST"
     assert row["default_version_name"] == "V1"
     assert json.loads(row["versions"]) == ["V1", "V2"]
     assert json.loads(row["aliases"]) == {"DEFAULT": "V1", "FIRST": "V1", "LAST": "V2", "PRODUCTION": "V2"}

@@ -8,7 +8,7 @@ from jupyter_mreg.registry import Registry
 
 def test_configs_create_uses_home_for_catalog_and_artifacts(tmp_path, churn, pipe):
     session = Session.builder.configs({"home": str(tmp_path / "h")}).create()
-    reg = Registry(session=session, database_name="MYDB", schema_name="ML")
+    reg = Registry(session=session, database_name="MYDB", schema_name="ML", create=True)
     reg.log_model(pipe, model_name="m", version_name="v1", sample_input_data=churn[0].head())
     assert (tmp_path / "h" / "catalog.db").is_file()
     assert any((tmp_path / "h" / "artifacts").rglob("*"))
@@ -19,7 +19,7 @@ def test_explicit_urls_override_home(tmp_path):
     session = Session.builder.configs({
         "home": str(tmp_path / "h"), "catalog_url": f"sqlite:///{tmp_path / 'elsewhere.db'}",
         "artifacts_url": str(tmp_path / "blobs")}).create()
-    Registry(session=session, database_name="D")
+    Registry(session=session, database_name="D", create=True)
     assert (tmp_path / "elsewhere.db").is_file()
     assert not (tmp_path / "h" / "catalog.db").exists()
 
@@ -44,7 +44,9 @@ def test_current_role_database_schema(tmp_path):
     assert session.get_current_database() == "MYDB"
     assert session.get_current_schema() == '"Lab"'
     assert session.get_current_user() == "bob"
-    assert Registry(session=session).location == 'MYDB."Lab"'
+    with pytest.raises(ValueError, match="^Database MYDB does not exist"):  # as in Snowflake
+        Registry(session=session)
+    assert Registry(session=session, create=True).location == 'MYDB."Lab"'
 
 
 def test_defaults_without_database(tmp_path):
@@ -52,8 +54,8 @@ def test_defaults_without_database(tmp_path):
     assert session.get_current_role() == "PUBLIC"
     assert session.get_current_database() is None
     assert Registry(session=session).location == "MODEL_REGISTRY.PUBLIC"
-    assert Registry(session=session, database_name="db").location == "DB.PUBLIC"
-    assert Registry(session=session, database_name="db", schema_name="s").location == "DB.S"
+    assert Registry(session=session, database_name="db", create=True).location == "DB.PUBLIC"
+    assert Registry(session=session, database_name="db", schema_name="s", create=True).location == "DB.S"
 
 
 def test_unknown_config_key_is_named(tmp_path):

@@ -22,7 +22,7 @@ def logged(home, pipe, churn):
     from jupyter_mreg.registry import Registry
 
     session = Session.builder.configs({"home": str(home)}).create()
-    reg = Registry(session=session, database_name="MYDB", schema_name="ML")
+    reg = Registry(session=session, database_name="MYDB", schema_name="ML", create=True)
     reg.log_model(pipe, model_name="customer_churn", version_name="v1", sample_input_data=churn[0].head())
     return reg
 

@@ -81,7 +81,7 @@ def make_env(home, churn, pipe) -> Env:
     from jupyter_mreg.registry import Registry
 
     session = Session.builder.configs({"home": str(home), "user": "alice", "role": "DATA_SCIENTIST"}).create()
-    reg = Registry(session=session, database_name="MYDB", schema_name="ML")
+    reg = Registry(session=session, database_name="MYDB", schema_name="ML", create=True)
     X, y = churn
     v1 = reg.log_model(pipe, model_name="customer_churn", version_name="v1", sample_input_data=X.head())
     tree = DecisionTreeClassifier(max_depth=1, random_state=0).fit(X, y)

@@ -64,9 +64,9 @@ def test_show_models_scope_and_like(sql, session, reg, churn_model, churn, pipe)
     from jupyter_mreg.registry import Registry
 
     X = churn[0].head()
-    Registry(session, database_name="MYDB", schema_name="STAGING").log_model(
+    Registry(session, database_name="MYDB", schema_name="STAGING", create=True).log_model(
         pipe, model_name="churn_candidate", version_name="v1", sample_input_data=X)
-    Registry(session, database_name="OTHER", schema_name="PUBLIC").log_model(
+    Registry(session, database_name="OTHER", schema_name="PUBLIC", create=True).log_model(
         pipe, model_name="fraud", version_name="v1", sample_input_data=X)
 
     def names(frame):
@@ -268,10 +268,10 @@ def test_rename_and_move(sql, reg, session, churn_model):
     assert [m.name for m in reg.models()] == ["CHURN"]
     from jupyter_mreg.registry import Registry
 
-    Registry(session, database_name="MYDB", schema_name="PROD")  # the target schema must exist
+    Registry(session, database_name="MYDB", schema_name="PROD", create=True)  # the target schema must exist
     sql("ALTER MODEL churn RENAME TO mydb.prod.churn")
     assert reg.models() == []
-    assert Registry(session, database_name="MYDB", schema_name="PROD").get_model("churn").version("v1")
+    assert Registry(session, database_name="MYDB", schema_name="PROD", create=True).get_model("churn").version("v1")
     text = "ALTER MODEL mydb.prod.churn RENAME TO nope.churn"
     err = error(sql, text)
     assert str(err) == "Schema MYDB.NOPE does not exist. Schemas of MYDB: ML, PROD."
@@ -395,7 +395,7 @@ def test_bind_values_and_identifier(sql, churn_model):
 def test_use(sql, session, churn_model, churn, pipe):
     from jupyter_mreg.registry import Registry
 
-    Registry(session, database_name="OTHER", schema_name="PUBLIC").log_model(
+    Registry(session, database_name="OTHER", schema_name="PUBLIC", create=True).log_model(
         pipe, model_name="fraud", version_name="v1", sample_input_data=churn[0].head())
     assert status(sql("USE DATABASE other")) == OK
     assert (session.get_current_database(), session.get_current_schema()) == ("OTHER", "PUBLIC")

@@ -141,7 +141,7 @@ def test_default_session_is_the_registry_in_mreg_home(tmp_path, monkeypatch, pip
 
     monkeypatch.setenv("MREG_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(session_module, "_active", None)  # as in a fresh kernel
-    Registry(session=session_module.Session(), database_name="MYDB", schema_name="ML").log_model(
+    Registry(session=session_module.Session(), database_name="MYDB", schema_name="ML", create=True).log_model(
         pipe, model_name="customer_churn", version_name="v1", sample_input_data=churn[0].head())
     models = execute("SHOW MODELS IN SCHEMA MYDB.ML")
     assert models["name"].tolist() == ["CUSTOMER_CHURN"]

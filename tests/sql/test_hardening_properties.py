@@ -48,7 +48,7 @@ def registry(tmp_path_factory, churn, pipe):
     home = root / "pristine"
     builder = Session.builder.configs({"home": str(home)}).create()
     X = churn[0]
-    reg = Registry(session=builder, database_name="MYDB", schema_name="ML")
+    reg = Registry(session=builder, database_name="MYDB", schema_name="ML", create=True)
     reg.log_model(pipe, model_name="churn", version_name="v1", sample_input_data=X.head())
     reg.log_model(pipe, model_name=LONG, version_name="v1", sample_input_data=X.head())
     builder.close()

@@ -32,7 +32,7 @@ def env(tmp_path_factory, churn, pipe):
 
     home = tmp_path_factory.mktemp("hardening-sql") / "registry"
     session = Session.builder.configs({"home": str(home), "database": "MYDB", "schema": "ML"}).create()
-    reg = Registry(session=session, database_name="MYDB", schema_name="ML")
+    reg = Registry(session=session, database_name="MYDB", schema_name="ML", create=True)
     X = churn[0]
     reg.log_model(pipe, model_name="churn", version_name="v1", sample_input_data=X.head())
     reg.log_model(pipe, model_name=LONG_MODEL, version_name=LONG_VERSION, sample_input_data=X.head())
@@ -399,7 +399,7 @@ def test_hardening_output_names_are_not_spliced_into_duckdb_types(env):
     from jupyter_mreg.registry import Registry
 
     session, _, frame = env
-    Registry(session=session, database_name="MYDB", schema_name="ML").log_model(
+    Registry(session=session, database_name="MYDB", schema_name="ML", create=True).log_model(
         OddOutputs(), model_name="odd", version_name="v1", sample_input_data=frame[["age"]].head())
     out = run(env, 'SELECT c.id, odd!predict(c.age):"a""b" AS two, '
                    "odd!predict(c.age)['c) VARCHAR, d STRUCT(e'] AS three "
@@ -428,7 +428,7 @@ def test_hardening_values_arrow_cannot_hold_are_a_clear_error(env):
     spec = model_signature.FeatureSpec
     signature = model_signature.ModelSignature(inputs=[spec("age", model_signature.DataType.INT64)],
                                                outputs=[spec("thing", model_signature.DataType.STRING)])
-    Registry(session=session, database_name="MYDB", schema_name="ML").log_model(
+    Registry(session=session, database_name="MYDB", schema_name="ML", create=True).log_model(
         ObjectOutput(), model_name="objects", version_name="v1", signatures={"predict": signature})
     # run() types the output by its signature (STRING) first, and says which output holds what.
     with pytest.raises(SqlError, match=r"MYDB\.ML\.OBJECTS!PREDICT: .* returned values for output 'thing' that are "

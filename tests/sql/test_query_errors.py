@@ -46,7 +46,10 @@ def test_case_folding_of_model_names(env):
 
 def test_bare_model_name_is_looked_up_in_the_current_schema(env):
     err = error(env, "SELECT CUSTOMER_CHURN!PREDICT(*) FROM new_customers")
-    assert str(err) == "Schema MODEL_REGISTRY.PUBLIC does not exist or not authorized."
+    assert str(err) == ("Unable to find model CUSTOMER_CHURN: it is not qualified, so it was looked for in the "
+                        "current schema MODEL_REGISTRY.PUBLIC, which does not exist. A model CUSTOMER_CHURN exists "
+                        "in MYDB.ML: write MYDB.ML.CUSTOMER_CHURN. Fix: write DATABASE.SCHEMA.CUSTOMER_CHURN, or "
+                        "run USE SCHEMA DATABASE.SCHEMA first.")
     assert err.line_column == (1, 8)
 
 

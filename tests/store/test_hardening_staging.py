@@ -53,7 +53,7 @@ KILLED_MIDWAY = textwrap.dedent("""
 
     home, artifacts_url, blobs, size = sys.argv[1], sys.argv[2] or None, sys.argv[3], int(sys.argv[4])
     session = Session.builder.configs({"home": home, "artifacts_url": artifacts_url}).create()
-    reg = Registry(session, database_name="D", schema_name="S")
+    reg = Registry(session, database_name="D", schema_name="S", create=True)
     X = pd.DataFrame({"a": np.arange(5.0)})
 
     def log(version):
@@ -111,7 +111,7 @@ def _age(folder: Path, seconds: float) -> None:
 
 def _reg(home: Path, **config) -> Registry:
     return Registry(Session.builder.configs({"home": str(home), **config}).create(), database_name="D",
-                    schema_name="S")
+                    schema_name="S", create=True)
 
 
 def _small_model():
@@ -379,7 +379,7 @@ MLFLOW_KILLED = textwrap.dedent("""
     mlflow.sklearn.save_model(LinearRegression().fit(X, X["a"]), folder,
                               pip_requirements=[f"scikit-learn=={sklearn.__version__}"])
     loaded = mlflow.pyfunc.load_model(folder)
-    reg = Registry(Session.builder.configs({"home": home}).create(), database_name="D")
+    reg = Registry(Session.builder.configs({"home": home}).create(), database_name="D", create=True)
     original = handler._pyfunc_folder
 
     def killing(*args, **kwargs):

@@ -11,39 +11,70 @@ import sys
 from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
-from jupyter_mreg.errors import InvalidArgumentError
+from jupyter_mreg.errors import InvalidArgumentError, PathNotFoundError
 from jupyter_mreg.model.packaging.manifest import Manifest, read_manifest
 
 CODE_DIR = "code"
 USER_FILES_DIR = "user_files"
+RESERVED_MODULE = "jupyter_mreg"  # a code path of this name would hide the library that loads the model
 _IGNORE_IN_COPIES = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".DS_Store")
 
 
 def copy_code_paths(code_paths: Any, root: Path) -> list[str]:
     """Copy each of `code_paths` (a path, or a `CodePath(root, filter)`-like object) into `root/code/`;
-    return their paths relative to `root`, as the manifest records them."""
+    return their paths relative to `root`, as the manifest records them. Every entry is checked before
+    anything is copied: a missing one is a `PathNotFoundError` (a FileNotFoundError), two that land on the
+    same path or module name are a conflict, with Snowflake's wording where it has one."""
     if not code_paths:
         return []
-    dest = root / CODE_DIR
-    if isinstance(code_paths, (str, os.PathLike)):
+    if isinstance(code_paths, (str, os.PathLike)) or _is_code_path(code_paths):
         code_paths = [code_paths]
-    recorded: list[str] = []
-    for entry in code_paths:
-        src, rel = _source_of(entry)
-        if not src.exists():
+    entries = [_source_of(entry) for entry in code_paths]
+    seen: dict[PurePosixPath, Path] = {}
+    for src, rel in entries:
+        if rel in seen:
             raise InvalidArgumentError(
-                f"code_paths entry {str(src)!r} does not exist (current directory: {os.getcwd()})."
-            )
+                f"Destination path conflict: '{rel}' is targeted by both '{seen[rel]}' and '{src}'. Fix: rename "
+                "one, or give their common parent folder instead.")
+        seen[rel] = src
+    _refuse_module_conflicts(entries)
+    dest = root / CODE_DIR
+    for src, rel in entries:
         target = dest / Path(*rel.parts)
-        if target.exists():
-            raise InvalidArgumentError(
-                f"Two code_paths entries would both be copied to code/{rel}: rename one, or give their common "
-                "parent folder instead."
-            )
         target.parent.mkdir(parents=True, exist_ok=True)
         _copy(src, target)
-        recorded.append(f"{CODE_DIR}/{rel.as_posix()}")
-    return recorded
+    return [f"{CODE_DIR}/{rel.as_posix()}" for _, rel in entries]
+
+
+def _refuse_module_conflicts(entries: list[tuple[Path, PurePosixPath]]) -> None:
+    """Refuse two code paths that give the same top-level module name (`util.py` and `util/`, or a module
+    of a plain folder, which goes on sys.path, and another entry): one would hide the other at import."""
+    owner: dict[str, Path] = {}
+    for src, rel in entries:
+        for name in _module_names(src, rel):
+            if name == RESERVED_MODULE:
+                raise InvalidArgumentError(
+                    f"`{RESERVED_MODULE}` is a reserved name and you cannot contain that into code path "
+                    f"({src}): it would hide the installed jupyter_mreg. Fix: rename it.")
+            if name in owner and owner[name] != src:
+                raise InvalidArgumentError(
+                    f"Module name conflict: the module '{name}' is provided by both '{owner[name]}' and '{src}', "
+                    "so one would hide the other when the model is loaded. Fix: rename one.")
+            owner[name] = src
+
+
+def _module_names(src: Path, rel: PurePosixPath) -> set[str]:
+    """The top-level module names a code path copied to `code/<rel>` makes importable."""
+    if len(rel.parts) > 1:  # CodePath filters under one folder merge into one namespace package
+        return set()
+    if src.is_file():
+        return {rel.stem} if rel.suffix == ".py" else set()
+    names = {rel.name}
+    if not (src / "__init__.py").exists():  # a plain folder goes on sys.path itself (`code_search_paths`)
+        # its modules and packages; plain subfolders are namespace packages, which merge instead of hiding
+        names |= {child.stem if child.is_file() else child.name for child in src.iterdir()
+                  if (child.is_file() and child.suffix == ".py") or (child / "__init__.py").is_file()}
+    return names
 
 
 def copy_user_files(user_files: Any, root: Path) -> dict[str, list[str]]:
@@ -95,23 +126,54 @@ def copy_user_files(user_files: Any, root: Path) -> dict[str, list[str]]:
     return recorded
 
 
+def _is_code_path(entry: Any) -> bool:
+    return getattr(entry, "root", None) is not None and not isinstance(entry, (str, PurePath))
+
+
 def _source_of(entry: Any) -> tuple[Path, PurePosixPath]:
-    """(source path, destination relative to code/) for a code path: a str/PathLike keeps its basename; a
-    `CodePath(root, filter)`-like object copies `root/filter` to `code/<filter>`."""
-    root = getattr(entry, "root", None)
-    if root is not None and not isinstance(entry, (str, PurePath)):
-        filt = getattr(entry, "filter", None)
-        src = Path(root).expanduser()
-        if filt:
-            rel = PurePosixPath(str(filt).replace(os.sep, "/").strip("/"))
-            if rel.is_absolute() or ".." in rel.parts:
-                raise InvalidArgumentError(f"CodePath filter {filt!r} must be a relative path inside its root.")
-            return src / rel, rel
-        return src, PurePosixPath(src.resolve().name)
-    if not isinstance(entry, (str, os.PathLike)):
-        raise InvalidArgumentError(f"code_paths entries must be file or folder paths, got {entry!r}.")
-    src = Path(entry).expanduser()
-    return src, PurePosixPath(src.resolve().name)
+    """(absolute source path, destination relative to code/) for a code path: a str/PathLike keeps its
+    basename; a `CodePath(root, filter)`-like object copies `root/filter` to `code/<filter>`. The checks and
+    their messages are Snowflake's (a filter must stay inside its root)."""
+    if not _is_code_path(entry):
+        if not isinstance(entry, (str, os.PathLike)):
+            raise InvalidArgumentError(f"code_paths entries must be file or folder paths or CodePath, got {entry!r}.")
+        src = _absolute(entry)
+        if not src.exists():
+            raise PathNotFoundError(f"Code path '{os.fspath(entry)}' does not exist (resolved to {src}). "
+                                    f"Fix: check the path (current directory: {os.getcwd()}).")
+        return src, PurePosixPath(src.name)
+    root, filt = entry.root, getattr(entry, "filter", None) or None
+    if filt is not None:
+        filt = str(filt)
+        if any(c in filt for c in "*?[]"):
+            raise InvalidArgumentError(
+                f"CodePath: Wildcards are not supported in filter. Got '{filt}'. Use exact paths only.")
+        if filt.startswith("~"):
+            raise InvalidArgumentError(f"CodePath: filter must be a relative path, got home directory path '{filt}'.")
+        if os.path.isabs(filt):
+            raise InvalidArgumentError(f"CodePath: filter must be a relative path, got absolute path '{filt}'.")
+    src = _absolute(root)
+    if not src.exists():
+        raise PathNotFoundError(f"CodePath: root '{root}' does not exist (resolved to {src}).")
+    if filt is None:
+        return src, PurePosixPath(src.name)
+    if src.is_file():
+        raise InvalidArgumentError(
+            f"CodePath: cannot apply filter to a file root. Root '{root}' is a file. Use filter only with "
+            "directory roots.")
+    rel = PurePosixPath(os.path.normpath(filt).replace(os.sep, "/"))
+    if rel.parts[:1] == ("..",) or rel == PurePosixPath("."):
+        raise InvalidArgumentError(
+            f"CodePath: filter '{filt}' escapes root directory '{root}'. Relative paths must stay within root.")
+    if not (src / Path(*rel.parts)).exists():
+        raise PathNotFoundError(f"CodePath: filter '{filt}' under root '{root}' does not exist "
+                                f"(resolved to {src / Path(*rel.parts)}).")
+    return src / Path(*rel.parts), rel
+
+
+def _absolute(path: Any) -> Path:
+    """`path` with `~` expanded, absolute and normalised (`..` folded, as the destination name needs)."""
+    return Path(os.path.normpath(os.path.abspath(os.path.expanduser(os.fspath(path)))))
 
 
 def _copy(src: Path, target: Path) -> None:

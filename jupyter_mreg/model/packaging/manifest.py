@@ -47,10 +47,11 @@ class MethodInfo:
     # Set on the `explain` method jupyter_mreg generates (`model/explain.py`): what it explains and how. A
     # model's own method named explain has none; releases without explainability keep it in `extra`.
     explain: dict | None = None
+    sample_input_file_path: str | None = None  # the package's captured input row (`sample_row`), if any
     extra: dict = field(default_factory=dict)  # keys this release does not know, written back unchanged
 
     _KEYS = ("name", "target_method", "function_type", "is_partitioned", "volatility", "signature",
-             "max_batch_size", "explain")
+             "max_batch_size", "explain", "sample_input_file_path")
 
     @classmethod
     def from_dict(cls, d: Any, source: str = "manifest") -> MethodInfo:
@@ -70,6 +71,7 @@ class MethodInfo:
             name=d["name"], target_method=d["target_method"], signature=signature,
             function_type=d.get("function_type") or "FUNCTION", is_partitioned=bool(d.get("is_partitioned", False)),
             volatility=d.get("volatility"), max_batch_size=d.get("max_batch_size"), explain=d.get("explain"),
+            sample_input_file_path=d.get("sample_input_file_path"),
             extra={k: v for k, v in d.items() if k not in cls._KEYS},
         )
 
@@ -84,6 +86,8 @@ class MethodInfo:
             out["max_batch_size"] = self.max_batch_size
         if self.explain is not None:
             out["explain"] = copy.deepcopy(self.explain)
+        if self.sample_input_file_path is not None:
+            out["sample_input_file_path"] = self.sample_input_file_path
         out.update(copy.deepcopy(self.extra))
         return out
 

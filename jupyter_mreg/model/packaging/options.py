@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Any
 
 from jupyter_mreg.errors import InvalidArgumentError
+from jupyter_mreg.model.environment.requirements import parse_requirement
 from jupyter_mreg.model.packaging.json_values import jsonable
 from jupyter_mreg.model.packaging.manifest import MethodInfo
 from jupyter_mreg.model.task import Task
@@ -184,3 +185,49 @@ def validate_ext_modules(ext_modules: Any) -> list[types.ModuleType]:
 def recorded_options(options: dict) -> dict:
     """The options as the manifest records them: JSON values only, private options left out."""
     return jsonable({k: v for k, v in options.items() if k not in _PRIVATE_OPTIONS})
+
+
+def refuse_channels_in_warehouse(conda_dependencies: Any, target_platforms: Any) -> None:
+    """Refuse `conda_dependencies` from a named conda channel (`conda-forge::prophet`) when `target_platforms`
+    names WAREHOUSE, as Snowflake does: its warehouses install only from the Snowflake conda channel (the
+    default one, named by no `channel::` prefix). Left unchecked when `target_platforms` is not given."""
+    if target_platforms is None or not conda_dependencies:
+        return
+    platforms = [enum_text(p) for p in ([target_platforms] if isinstance(target_platforms, (str, Enum))
+                                        else target_platforms)]
+    if "WAREHOUSE" not in platforms:
+        return
+    for text in [conda_dependencies] if isinstance(conda_dependencies, str) else conda_dependencies:
+        req = parse_requirement(str(text), conda=True, arg="conda_dependencies entry")
+        if req["channel"]:
+            package = str(text).rpartition("::")[2].strip()
+            raise InvalidArgumentError(
+                f"conda_dependencies entry {text!r} is specified from the non-Snowflake channel {req['channel']!r}: "
+                f"models with dependencies from a non-Snowflake channel cannot run in a Snowflake Warehouse, and "
+                f"target_platforms includes WAREHOUSE. Fix: drop the channel ({package!r}), or set "
+                f'target_platforms=["SNOWPARK_CONTAINER_SERVICES"].')
+
+
+def warn_unused_snowflake_options(artifact_repository_map: Any, resource_constraint: Any) -> None:
+    """`artifact_repository_map` and `resource_constraint` (log_model arguments that say how a Snowflake
+    warehouse gets pip packages and which machines it uses) checked for their form, then ignored with a
+    warning: models here run in the Python environment they are loaded in, on the machine it runs on."""
+    for name, value in (("artifact_repository_map", artifact_repository_map),
+                        ("resource_constraint", resource_constraint)):
+        if value is None:
+            continue
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise InvalidArgumentError(f"{name} must be a dict of text to text (e.g. "
+                                       f"{_UNUSED_EXAMPLES[name]}), got {value!r}.")
+        warnings.warn(f"{name}={value!r} has no effect in jupyter_mreg and is not recorded: {_UNUSED_WHY[name]}",
+                      UserWarning, stacklevel=3)
+
+
+_UNUSED_EXAMPLES = {"artifact_repository_map": "{'pip': 'snowflake.snowpark.pypi_shared_repository'}",
+                    "resource_constraint": "{'architecture': 'x86'}"}
+_UNUSED_WHY = {
+    "artifact_repository_map": "models run in the Python environment they are loaded in, so pip packages "
+                               "come from wherever you installed them (pip_requirements are recorded and checked).",
+    "resource_constraint": "models run on the machine that loads them (or in a container you start with a GPU "
+                           "request).",
+}

@@ -4,6 +4,7 @@
     model/                  the handler's files (`handler.save`)
     code/<basename>         each of `code_paths`, put at the front of `sys.path` before loading
     user_files/<subdir>/... each of `user_files`
+    sample_input_data.json  one row of `sample_input_data` (option `capture_sample_input_data`, on by default)
     env/requirements.txt    the pip view of the environment
     env/conda.yml           the conda view of the environment
 
@@ -30,9 +31,11 @@ from jupyter_mreg.model.packaging.files import activate_code_paths, copy_code_pa
 from jupyter_mreg.model.packaging.json_values import plain
 from jupyter_mreg.model.packaging.manifest import Manifest, read_manifest, write_manifest
 from jupyter_mreg.model.packaging.methods import function_name, manifest_signatures, method_entries, resolve_methods
-from jupyter_mreg.model.packaging.options import (recorded_options, resolve_target_platforms, resolve_task,
-                                                  validate_ext_modules, validate_options)
+from jupyter_mreg.model.packaging.options import (recorded_options, refuse_channels_in_warehouse,
+                                                  resolve_target_platforms, resolve_task, validate_ext_modules,
+                                                  validate_options)
 from jupyter_mreg.model.packaging.pickling import pickled_by_value
+from jupyter_mreg.model.packaging.sample_row import capture_sample_row
 from jupyter_mreg.model.signatures.sample import infer_signatures
 from jupyter_mreg.model.task import Task
 
@@ -79,6 +82,7 @@ def save_package(
 
     handler = find_handler(model)
     options = validate_options(dict(options or {}), handler)
+    refuse_channels_in_warehouse(conda_dependencies, target_platforms)
     by_value = validate_ext_modules(ext_modules)
 
     if isinstance(signatures, dict):
@@ -114,6 +118,8 @@ def save_package(
     )
 
     try:
+        if sample_input_data is not None and options.get("capture_sample_input_data", True):
+            entries = capture_sample_row(sample_input_data, entries, root)
         copied_code = copy_code_paths(code_paths, root)
         copied_files = copy_user_files(user_files, root)
         model_dir = root / MODEL_DIR
