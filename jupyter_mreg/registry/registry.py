@@ -39,7 +39,8 @@ class Registry:
     when only a database is given, else the session's schema, else `PUBLIC`.
 
     As in Snowflake, a database or schema that does not exist is a `NotFoundError` (a `ValueError`):
-    "Database X does not exist." Pass `create=True` to create it instead. Two exceptions, so a fresh
+    "Database X does not exist." Pass `create=True` (or give the session `"create_schemas": True`) to create
+    it instead. Two exceptions, so a fresh
     registry works out of the box: the default location `MODEL_REGISTRY.PUBLIC` is created when missing,
     and so is the `PUBLIC` schema of a database that exists (every Snowflake database has one).
     A read-only registry creates nothing: a schema it lacks just lists no models.
@@ -61,7 +62,8 @@ class Registry:
             raise InvalidArgumentError(f"Registry options {unknown} are unknown: the only option is 'enable_monitoring'.")
         self._options = {"enable_monitoring": True, **(options or {})}
         if not session.read_only:
-            self._open_schema(create or (database, schema) == (DEFAULT_DATABASE, DEFAULT_SCHEMA))
+            self._open_schema(create or session.create_schemas
+                              or (database, schema) == (DEFAULT_DATABASE, DEFAULT_SCHEMA))
 
     def _open_schema(self, create: bool) -> None:
         """Create this registry's schema when `create` (or it is the PUBLIC schema of an existing database);
@@ -80,7 +82,8 @@ class Registry:
             what, existing = f"Schema {database}.{schema}", f"schemas of {database}: {', '.join(schemas)}"
         raise NotFoundError(
             f"{what} does not exist. Fix: pass create=True to create it (Registry(session, database_name="
-            f"{database!r}, schema_name={schema!r}, create=True)), or use an existing one ({existing}).")
+            f"{database!r}, schema_name={schema!r}, create=True), or Session config \"create_schemas\": True "
+            f"for every Registry of the session), or use an existing one ({existing}).")
 
     # --- identity -------------------------------------------------------------------------------
     @property

@@ -27,7 +27,8 @@ from jupyter_mreg.registry.identifiers import parse_identifier
 
 store = lazy_module("jupyter_mreg.store")  # SQLAlchemy and fsspec load when a session first opens its storage
 
-CONFIG_KEYS = ("home", "catalog_url", "artifacts_url", "role", "user", "database", "schema", "read_only")
+CONFIG_KEYS = ("home", "catalog_url", "artifacts_url", "role", "user", "database", "schema", "read_only",
+               "create_schemas")
 DEFAULT_ROLE = "PUBLIC"
 
 _active: Session | None = None
@@ -92,9 +93,13 @@ class Session:
         self._role = parse_identifier(options.get("role") or DEFAULT_ROLE, "Role")
         self._database = parse_identifier(options["database"], "Database") if options.get("database") else None
         self._schema = parse_identifier(options["schema"], "Schema") if options.get("schema") else None
-        read_only = options.get("read_only", False)
-        if not isinstance(read_only, bool):
-            raise InvalidArgumentError(f"Session config read_only must be True or False, found {read_only!r}.")
+        read_only, create_schemas = (options.get(key, False) for key in ("read_only", "create_schemas"))
+        for key, value in (("read_only", read_only), ("create_schemas", create_schemas)):
+            if not isinstance(value, bool):
+                raise InvalidArgumentError(f"Session config {key} must be True or False, found {value!r}.")
+        # Snowflake code names databases that a fresh local registry lacks: with this, `Registry(session, ...)`
+        # creates them, so such code runs after changing only the session line.
+        self.create_schemas: bool = create_schemas
         # None: not decided yet (on first use: the folders are looked at then); "": writable; else why not
         self._read_only_reason: str | None = (
             f'it was opened with "read_only": True in its Session config. Fix: to change it, create a '

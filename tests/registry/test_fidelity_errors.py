@@ -56,6 +56,18 @@ def test_fidelity_registry_on_a_missing_database_raises_value_error(session):
     assert catalog_reads.database_names(session) == ["MODEL_REGISTRY"]
 
 
+def test_fidelity_snowflake_code_needs_only_a_new_session_line_to_create_its_schemas(tmp_path):
+    """Snowflake code (`Registry(session, database_name=..., schema_name=...)`, no `create=`) runs on a fresh
+    local registry when only the session line says so."""
+    from jupyter_mreg import Session
+    from jupyter_mreg.registry import Registry
+
+    session = Session.builder.configs({"home": str(tmp_path), "create_schemas": True}).create()
+    assert Registry(session, database_name="ML_DB", schema_name="MODELS").location == "ML_DB.MODELS"
+    with pytest.raises(ValueError, match="create_schemas must be True or False, found 'yes'"):
+        Session.builder.configs({"home": str(tmp_path), "create_schemas": "yes"}).create()
+
+
 def test_fidelity_registry_on_a_missing_schema_raises_value_error_and_create_makes_it(session, lr):
     from jupyter_mreg.registry import Registry
 

@@ -16,8 +16,8 @@ def test_seed_code_runs_as_written(tmp_path, churn, pipe):
     from jupyter_mreg import Session
     from jupyter_mreg.registry import Registry
 
-    session = Session.builder.configs({"home": str(tmp_path / "registry")}).create()
-    reg = Registry(session=session, database_name="MYDB", schema_name="ML", create=True)
+    session = Session.builder.configs({"home": str(tmp_path / "registry"), "create_schemas": True}).create()
+    reg = Registry(session=session, database_name="MYDB", schema_name="ML")
     with pytest.warns(UserWarning, match=r"'scikit-learn==1.5.0' is declared, but scikit-learn .* is installed"):
         mv = reg.log_model(model=pipe, model_name="customer_churn", version_name="v1",
                            sample_input_data=X_train.head(), comment="baseline LR", metrics={"auc": 0.84},
