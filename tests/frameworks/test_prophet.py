@@ -88,8 +88,12 @@ def test_round_trip_in_a_fresh_process(reg, regressor_model, tmp_path):
     assert fresh["type"] == "prophet.forecaster.Prophet"
     expected = _expected(regressor_model, future)
     got = fresh["outputs"]["PREDICT"]
-    # After a JSON round trip Prophet forecasts bit for bit the same, bounds included (same seed).
-    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected)
+    # After a JSON round trip Prophet forecasts bit for bit the same, bounds included (same seed). Each column
+    # comes back with its spec's dtype (Snowflake's as_dtype): datetime64[ns] for `ds` whatever unit Prophet
+    # used, pandas' nullable Float64 for the forecast columns.
+    assert [str(t) for t in got.dtypes[:2]] == ["datetime64[ns]", "Float64"]
+    assert got.dtypes.tolist() == [f.as_dtype() for f in mv.show_functions()[0]["signature"].outputs]
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
     loaded = mv.load()
     assert type(loaded) is prophet.Prophet
     assert list(loaded.extra_regressors) == ["temp"]
