@@ -197,7 +197,7 @@ def _call(model: Any, method: str, inputs: list, params: dict) -> Any:
 
     with _eval_mode(model), torch.no_grad():
         fn = model if method == "forward" else getattr(model, method)  # model(...) runs the forward hooks
-        return fn(*inputs, **(params or {}))
+        return fn(*inputs, **params)
 
 
 # ------------------------------------------------------------------------------------------------ inputs
