@@ -15,6 +15,7 @@ ALLOWED = {
     "inference": {"inference", "model"},
     "registry": {"registry", "model", "store", "inference"},
     "sql": {"sql", "registry", "model", "inference"},
+    "ui": {"ui", "sql", "registry", "model", "inference"},
 }
 
 
