@@ -6,4 +6,6 @@ bash scripts/setup.sh
 export MREG_HOME="${MREG_HOME:-$PWD/.mreg-demo}"
 extra=()
 if [ "$(id -u)" = "0" ]; then extra+=(--allow-root); fi
-exec .venv/bin/jupyter lab --notebook-dir=notebooks "${extra[@]}" "$@"
+# The Model Registry panel opens itself on this registry (MregServer.home; the sidebar header names it).
+exec .venv/bin/jupyter lab --notebook-dir=notebooks --MregServer.home="$MREG_HOME" --MregServer.open_on_start=True \
+    "${extra[@]}" "$@"
